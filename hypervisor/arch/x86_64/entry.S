@@ -1,0 +1,112 @@
+/* entry.S: every way into the hypervisor. Exceptions (from the hypervisor or a guest) and a
+ * guest's `syscall` all build one uniform TrapFrame (see trap_frame.hpp: the push order here
+ * must match it exactly) and call hv_exception(frame). From ring 3 the frame lands at the top
+ * of the per-CPU stack (CpuInfo.guest_frame); leaving through exception_return resumes
+ * whatever the frame then says, so a guest is entered and resumed by the same path. */
+#include "layout.hpp"
+
+        .text
+        .code64
+
+        .altmacro
+/* Vectors where the CPU pushes an error code itself: 8, 10-14, 17, 21, 29, 30. */
+        .macro exception_stub vector
+        .balign 16
+exception_stub_\vector:
+        .if (\vector == 8) || ((\vector >= 10) && (\vector <= 14)) || (\vector == 17) || (\vector == 21) || (\vector == 29) || (\vector == 30)
+        .else
+        pushq   $0
+        .endif
+        pushq   $\vector
+        jmp     exception_common
+        .endm
+
+        .set vec, 0
+        .rept 32
+        exception_stub %vec
+        .set vec, vec + 1
+        .endr
+
+exception_common:
+        cld
+        push    %rax
+        push    %rbx
+        push    %rcx
+        push    %rdx
+        push    %rsi
+        push    %rdi
+        push    %rbp
+        push    %r8
+        push    %r9
+        push    %r10
+        push    %r11
+        push    %r12
+        push    %r13
+        push    %r14
+        push    %r15
+        mov     %rsp, %rdi
+        call    hv_exception
+exception_return_regs:
+        pop     %r15
+        pop     %r14
+        pop     %r13
+        pop     %r12
+        pop     %r11
+        pop     %r10
+        pop     %r9
+        pop     %r8
+        pop     %rbp
+        pop     %rdi
+        pop     %rsi
+        pop     %rdx
+        pop     %rcx
+        pop     %rbx
+        pop     %rax
+        add     $16, %rsp                       /* vector and error code */
+        iretq
+
+/* [[noreturn]] void hv_enter_frame(TrapFrame* frame): resume the state in `frame` (which
+ * must be a CpuInfo.guest_frame: the stack below it is reused from scratch). */
+        .globl hv_enter_frame
+hv_enter_frame:
+        mov     %rdi, %rsp
+        jmp     exception_return_regs
+
+/* The syscall entry template. gdt/syscall.cpp copies it once per CPU and patches the three
+ * 64-bit immediates (at label + 2) with that CPU's scratch slot and frame top: `syscall`
+ * leaves %rsp pointing at the guest's stack and no free register, so the only safe first
+ * step is a store to an absolute address (Xen's stubs do the same). */
+        .globl syscall_stub_template, syscall_stub_template_end
+        .globl syscall_stub_patch_scratch1, syscall_stub_patch_top, syscall_stub_patch_scratch2
+syscall_stub_template:
+syscall_stub_patch_scratch1:
+        movabs  %rax, 0x1111111111111111        /* park %rax */
+        mov     %rsp, %rax
+syscall_stub_patch_top:
+        movabs  $0x2222222222222222, %rsp       /* top of CpuInfo.guest_frame */
+        pushq   $HV_SEL_RING3_DS32              /* ss */
+        push    %rax                            /* rsp */
+        push    %r11                            /* rflags */
+        pushq   $HV_SEL_RING3_CS64              /* cs */
+        push    %rcx                            /* rip */
+syscall_stub_patch_scratch2:
+        movabs  0x1111111111111111, %rax        /* restore %rax (the hypercall number) */
+        pushq   $0                              /* error code */
+        pushq   $HV_VECTOR_SYSCALL
+        movabs  $exception_common, %rcx         /* rcx/r11 already hold guest rip/rflags */
+        jmp     *%rcx
+syscall_stub_template_end:
+
+/* Table of stub addresses for idt.cpp. */
+        .section .rodata
+        .balign 8
+        .globl exception_stub_table
+exception_stub_table:
+        .macro stub_address vector
+        .quad exception_stub_\vector
+        .endm
+        .set vec, 0
+        .rept 32
+        stub_address %vec
+        .set vec, vec + 1
+        .endr

@@ -1,0 +1,78 @@
+// gdt: per-CPU GDT/TSS. The TSS gives ring-3 interrupts the per-CPU stack (rsp0) and gives
+// NMI, #DF and #MC their own stacks (IST) so a bad guest stack can never be used by ring 0.
+#include "gdt.hpp"
+
+#include <cstdint>
+
+#include "layout.hpp"
+#include "percpu.hpp"
+
+namespace hv::x86 {
+namespace {
+
+constexpr unsigned kGdtBytes = 16 * 4096;  // 14 guest pages + Xen's reserved page + spare
+
+struct [[gnu::packed]] Tss {
+  std::uint32_t reserved0;
+  std::uint64_t rsp[3];
+  std::uint64_t reserved1;
+  std::uint64_t ist[7];
+  std::uint64_t reserved2;
+  std::uint16_t reserved3;
+  std::uint16_t iomap_base;
+};
+static_assert(sizeof(Tss) == 104);
+
+struct [[gnu::packed]] DescriptorPointer {
+  std::uint16_t limit;
+  std::uint64_t base;
+};
+
+struct alignas(4096) CpuTables {
+  std::uint64_t gdt[kGdtBytes / 8];
+  Tss tss;
+  alignas(16) unsigned char ist_stacks[3][4096];  // NMI, #DF, #MC
+};
+constinit CpuTables cpu_tables[HV_MAX_CPUS];
+
+void set(std::uint64_t* gdt, unsigned selector, std::uint64_t descriptor) { gdt[selector / 8] = descriptor; }
+
+}  // namespace
+
+
+void gdt_init(unsigned cpu) {
+  CpuTables& t = cpu_tables[cpu];
+  std::uint64_t* gdt = t.gdt;
+  set(gdt, HV_SEL_CODE64, 0x00AF9A000000FFFF);      // ring 0 code, 64-bit
+  set(gdt, HV_SEL_DATA, 0x00CF92000000FFFF);        // ring 0 data
+  set(gdt, HV_SEL_RING3_CS32, 0x00CFFA000000FFFF);  // ring 3 code, compatibility mode
+  set(gdt, HV_SEL_RING3_DS32, 0x00CFF2000000FFFF);  // ring 3 data (also the 64-bit SS)
+  set(gdt, HV_SEL_RING3_CS64, 0x00AFFA000000FFFF);  // ring 3 code, 64-bit
+
+  t.tss.rsp[0] = guest_frame_top(cpu_info_of(cpu));
+  for (int i = 0; i < 3; ++i) t.tss.ist[i] = reinterpret_cast<std::uint64_t>(t.ist_stacks[i] + 4096);
+  t.tss.iomap_base = sizeof(Tss);  // no I/O bitmap: every port access from ring 3 faults
+  auto base = reinterpret_cast<std::uint64_t>(&t.tss);
+  std::uint64_t limit = sizeof(Tss) - 1;
+  set(gdt, HV_SEL_TSS, (limit & 0xFFFF) | ((base & 0xFFFFFF) << 16) | (0x89ull << 40) |
+                           ((limit >> 16 & 0xF) << 48) | ((base >> 24 & 0xFF) << 56));
+  set(gdt, HV_SEL_TSS + 8, base >> 32);
+
+  DescriptorPointer ptr{static_cast<std::uint16_t>(HV_SEL_TSS + 16 - 1), reinterpret_cast<std::uint64_t>(gdt)};
+  asm volatile(
+      "lgdt %0\n\t"
+      "pushq %1\n\t"
+      "leaq 1f(%%rip), %%rax\n\t"
+      "pushq %%rax\n\t"
+      "lretq\n"
+      "1:\n\t"
+      "mov %2, %%ds\n\t"
+      "mov %2, %%es\n\t"
+      "mov %2, %%ss\n\t"
+      "ltr %w3"
+      :
+      : "m"(ptr), "i"(HV_SEL_CODE64), "r"(static_cast<std::uint32_t>(HV_SEL_DATA)), "r"(HV_SEL_TSS)
+      : "rax", "memory");
+}
+
+}  // namespace hv::x86

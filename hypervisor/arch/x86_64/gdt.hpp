@@ -1,0 +1,11 @@
+// gdt: each CPU's GDT and TSS in Xen's layout: pages 0-13 belong to the guest's set_gdt
+// frames (empty until a guest loads one), page 14 holds the hypervisor's reserved entries.
+// Ring-0 descriptors are DPL 0, so a guest can never load them.
+#pragma once
+
+namespace hv::x86 {
+
+// Builds and loads the GDT and TSS of `cpu`, reloads the segment registers with ours.
+void gdt_init(unsigned cpu);
+
+}  // namespace hv::x86

@@ -1,0 +1,57 @@
+// idt: the interrupt descriptor table. Every vector enters through entry.S; NMI, #DF and #MC
+// use their own stacks (IST) so they never run on a stack a guest chose; #BP and #OF are
+// DPL 3 (a guest's int3/into reach us directly, as in Xen); everything else is DPL 0, so a
+// guest's `int n` faults (#GP) instead of entering.
+#include <cstdint>
+
+#include "layout.hpp"
+#include "trap_frame.hpp"
+
+extern "C" const std::uint64_t exception_stub_table[32];
+
+namespace hv::x86 {
+namespace {
+
+struct [[gnu::packed]] IdtGate {
+  std::uint16_t offset_low;
+  std::uint16_t selector;
+  std::uint8_t ist;
+  std::uint8_t type_attr;
+  std::uint16_t offset_mid;
+  std::uint32_t offset_high;
+  std::uint32_t reserved;
+};
+static_assert(sizeof(IdtGate) == 16);
+
+struct [[gnu::packed]] DescriptorPointer {
+  std::uint16_t limit;
+  std::uint64_t base;
+};
+
+constinit IdtGate idt[256] = {};
+
+std::uint8_t ist_for(int vector) {
+  switch (vector) {
+    case 2: return 1;   // NMI
+    case 8: return 2;   // #DF
+    case 18: return 3;  // #MC
+    default: return 0;
+  }
+}
+
+}  // namespace
+
+void idt_init() {
+  for (int v = 0; v < 32; ++v) {
+    std::uint64_t handler = exception_stub_table[v];
+    std::uint8_t dpl = (v == 3 || v == 4) ? 3 : 0;
+    idt[v] = IdtGate{static_cast<std::uint16_t>(handler), HV_SEL_CODE64, ist_for(v),
+                     static_cast<std::uint8_t>(0x8E | (dpl << 5)),  // present 64-bit interrupt gate
+                     static_cast<std::uint16_t>(handler >> 16),
+                     static_cast<std::uint32_t>(handler >> 32), 0};
+  }
+  DescriptorPointer ptr{sizeof idt - 1, reinterpret_cast<std::uint64_t>(idt)};
+  asm volatile("lidt %0" ::"m"(ptr));
+}
+
+}  // namespace hv::x86

@@ -1,0 +1,46 @@
+// percpu: per-CPU state. Each CPU has one STACK_SIZE-aligned stack whose top holds CpuInfo:
+// first the register frame of the guest that entered (written by the CPU and entry.S, read
+// back on return to the guest), then per-CPU data. get_cpu_info() finds it from %rsp, so no
+// segment register is needed (guests own the FS/GS bases).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "layout.hpp"
+#include "trap_frame.hpp"
+
+namespace hv {
+class Vcpu;
+}
+
+namespace hv::x86 {
+
+struct CpuInfo {
+  TrapFrame guest_frame;        // must be first: TSS.rsp0 points just past its `ss`
+  std::uint64_t syscall_scratch;  // the syscall stub parks %rax here
+  std::uint32_t cpu_id;
+  std::uint32_t pad;
+  Vcpu* current;                // the vCPU whose state is in guest_frame, or nullptr
+  std::uint8_t reserved[HV_CPU_INFO_SIZE - sizeof(TrapFrame) - 24];
+};
+static_assert(sizeof(CpuInfo) == HV_CPU_INFO_SIZE);
+static_assert(offsetof(CpuInfo, guest_frame) == 0);
+
+extern "C" unsigned char hv_percpu_stacks[HV_MAX_CPUS][HV_STACK_SIZE];
+
+inline CpuInfo* cpu_info_of(unsigned cpu) {
+  return reinterpret_cast<CpuInfo*>(hv_percpu_stacks[cpu] + HV_STACK_SIZE - HV_CPU_INFO_SIZE);
+}
+
+inline CpuInfo* get_cpu_info() {
+  std::uint64_t rsp;
+  asm volatile("mov %%rsp, %0" : "=r"(rsp));
+  return reinterpret_cast<CpuInfo*>((rsp | (HV_STACK_SIZE - 1)) + 1 - HV_CPU_INFO_SIZE);
+}
+
+// Where the CPU pushes a ring-3 interrupt frame: right past guest_frame.ss.
+inline std::uint64_t guest_frame_top(const CpuInfo* info) {
+  return reinterpret_cast<std::uint64_t>(&info->guest_frame) + sizeof(TrapFrame);
+}
+
+}  // namespace hv::x86

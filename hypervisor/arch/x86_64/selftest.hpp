@@ -1,0 +1,10 @@
+// selftest: boot-time self-tests of the hypervisor's own machinery (selftest=NAME).
+#pragma once
+#include <string_view>
+
+namespace hv::x86 {
+
+// Runs the named self-test; some never return (they end the machine).
+void run_selftest(std::string_view name);
+
+}  // namespace hv::x86

@@ -1,0 +1,45 @@
+// acpi: the little of ACPI the hypervisor itself needs: find the RSDP, walk RSDT/XSDT, and
+// read from the FADT and DSDT how to power the machine off (S5). Tables are firmware input:
+// every length and checksum is verified before a field is believed.
+#pragma once
+#include <cstdint>
+
+#include "boot_info.hpp"
+#include "physical_memory.hpp"
+
+namespace hv::acpi {
+
+struct PowerOff {
+  std::uint16_t pm1a_cnt = 0;  // I/O port of PM1a_CNT (0: none)
+  std::uint16_t pm1b_cnt = 0;
+  std::uint8_t slp_typa = 0;   // SLP_TYP values of \_S5
+  std::uint8_t slp_typb = 0;
+  bool valid = false;
+};
+
+struct Tables {
+  std::uint64_t rsdp = 0;
+  std::uint8_t revision = 0;
+  std::uint64_t root = 0;  // XSDT (revision >= 2) or RSDT
+  bool root_is_xsdt = false;
+  std::uint64_t fadt = 0;
+  std::uint64_t madt = 0;
+  std::uint64_t dsdt = 0;
+  std::uint32_t table_count = 0;
+};
+
+// Checks an RSDP candidate (signature, checksums); fills rsdp/revision/root on success.
+bool check_rsdp(const std::uint8_t* bytes, std::size_t size, std::uint64_t paddr, Tables& out);
+
+// Finds the RSDP (from the boot loader, else by scanning the EBDA and the BIOS area), then
+// the root table and the tables we use. Returns false if no valid RSDP exists.
+bool discover(const PhysicalMemory& mem, const BootInfo& boot, Tables& out);
+
+// Reads the S5 sleep type and PM1 control ports; valid=false when the firmware has none.
+PowerOff find_poweroff(const PhysicalMemory& mem, const Tables& tables);
+
+// Parses the \_S5_ package out of AML bytes (DSDT body). Exposed for tests.
+bool parse_s5(const std::uint8_t* aml, std::size_t size, std::uint8_t& slp_typa,
+              std::uint8_t& slp_typb);
+
+}  // namespace hv::acpi

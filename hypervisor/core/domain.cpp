@@ -1,0 +1,22 @@
+// domain: domain and vCPU life cycle.
+#include "domain.hpp"
+
+namespace hv {
+
+bool Vcpu::runnable() const {
+  return state == VcpuState::runnable && !domain_.is_shut_down();
+}
+
+void Domain::shutdown(std::uint32_t reason) {
+  if (state_ != DomainState::running) return;
+  state_ = DomainState::shutdown;
+  shutdown_reason_ = reason;
+}
+
+bool Domain::add_vcpu(Vcpu& vcpu) {
+  if (vcpu_count_ == kMaxVcpus || &vcpu.domain() != this || vcpu.id() != vcpu_count_) return false;
+  vcpus_[vcpu_count_++] = &vcpu;
+  return true;
+}
+
+}  // namespace hv

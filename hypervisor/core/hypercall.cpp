@@ -1,0 +1,28 @@
+// hypercall: number -> handler. One line per hypercall; the handlers live by ABI area.
+#include "hypercall.hpp"
+
+#include <pv/errno.hpp>
+#include <pv/hypercall.hpp>
+
+namespace hv {
+namespace {
+
+struct HypercallTable {
+  HypercallHandler handlers[64] = {};
+  constexpr HypercallTable() {
+    handlers[pv::hypercall::console_io] = do_console_io;
+    handlers[pv::hypercall::xen_version] = do_xen_version;
+    handlers[pv::hypercall::sched_op] = do_sched_op;
+  }
+};
+constexpr HypercallTable kTable;
+
+}  // namespace
+
+long dispatch_hypercall(HypercallContext& ctx, std::uint64_t number, const HypercallArgs& args) {
+  if (number >= sizeof kTable.handlers / sizeof kTable.handlers[0] || kTable.handlers[number] == nullptr)
+    return -pv::XEN_ENOSYS;
+  return kTable.handlers[number](ctx, args);
+}
+
+}  // namespace hv

@@ -1,0 +1,154 @@
+// boot tests: the hypervisor boots under QEMU by both paths a machine takes (QEMU's PVH
+// loader and GRUB multiboot2), reports the machine on COM1, and ends cleanly.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <regex>
+
+#include "qemu_machine.hpp"
+
+namespace {
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using namespace microxen::harness;
+
+const auto kBootTimeout = 120s;  // TCG with SeaBIOS and GRUB; typically a few seconds
+
+fs::path work_dir() {
+  const auto* info = testing::UnitTest::GetInstance()->current_test_info();
+  fs::path dir = fs::path(MICROXEN_TEST_RUNS) / (std::string(info->test_suite_name()) + "." + info->name());
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+fs::path make_module(const fs::path& dir, const std::string& name, std::size_t size) {
+  fs::path path = dir / name;
+  std::ofstream out(path, std::ios::binary);
+  for (std::size_t i = 0; i < size; ++i) out.put(static_cast<char>(i * 7));
+  return path;
+}
+
+void expect_markers(Machine& m, std::initializer_list<std::string_view> markers) {
+  for (auto marker : markers)
+    ASSERT_TRUE(m.wait_for(marker, scaled(kBootTimeout))) << "missing \"" << marker << "\"\n" << m.log_tail();
+}
+
+std::uint64_t reported_ram_mb(const std::string& log) {
+  std::smatch match;
+  std::regex re("System RAM: ([0-9]+)MB");
+  return std::regex_search(log, match, re) ? std::stoull(match[1]) : 0;
+}
+
+TEST(Boot, PvhReportsMachineAndExitsCleanly) {
+  fs::path dir = work_dir();
+  MachineOptions opt;
+  opt.kernel = MICROXEN_HYPERVISOR_ELF;
+  opt.modules = {{make_module(dir, "module0.bin", 12345), ""}};
+  opt.cmdline = "loglvl=all demo=1";
+  opt.work_dir = dir;
+  Machine m(opt);
+  m.start();
+  expect_markers(m, {"microxen hypervisor", "Booted by PVH", "command line: \"loglvl=all demo=1",
+                     "CPU: ", "CPU features: ", "Memory map", "(usable)", "System RAM: ",
+                     "Boot modules: 1", " 12345 bytes", "ACPI: RSDP", "ACPI: S5 via PM1a_CNT",
+                     "shutting down", "exiting through debug port"});
+  auto status = m.wait_exit(scaled(kBootTimeout));
+  ASSERT_TRUE(status.has_value()) << m.log_tail();
+  EXPECT_EQ(*status, kExitSuccess) << m.log_tail();
+  std::uint64_t ram = reported_ram_mb(m.serial_log());
+  EXPECT_GT(ram, 400u) << "QEMU was given 512 MiB";
+  EXPECT_LE(ram, 512u);
+  EXPECT_EQ(m.serial_log().find("PANIC"), std::string::npos);
+}
+
+TEST(Boot, AcpiPowerOffEndsQemu) {
+  MachineOptions opt;
+  opt.kernel = MICROXEN_HYPERVISOR_ELF;
+  opt.debug_exit = false;
+  opt.memory_mib = 256;
+  opt.work_dir = work_dir();
+  Machine m(opt);
+  m.start();
+  expect_markers(m, {"microxen hypervisor", "Boot modules: 0", "powering off (ACPI S5)"});
+  auto status = m.wait_exit(scaled(kBootTimeout));
+  ASSERT_TRUE(status.has_value()) << "ACPI power-off did not stop the machine\n" << m.log_tail();
+  EXPECT_EQ(*status, 0) << m.log_tail();
+  EXPECT_EQ(m.serial_log().find("power off failed"), std::string::npos);
+}
+
+TEST(Boot, GrubMultiboot2WithModulesAndArguments) {
+  fs::path dir = work_dir();
+  std::vector<BootModule> modules = {{make_module(dir, "a.bin", 4096), "first x=1"},
+                                     {make_module(dir, "b.bin", 100000), "second --flag"}};
+  MachineOptions opt;
+  opt.iso = make_grub_iso(MICROXEN_HYPERVISOR_ELF, "console=com1 debug_exit=0xf4", modules, dir);
+  opt.work_dir = dir;
+  Machine m(opt);
+  m.start();
+  expect_markers(m, {"microxen hypervisor", "Booted by multiboot2 from GRUB",
+                     "command line: \"console=com1 debug_exit=0xf4\"", "CPU features: ",
+                     "Memory map", "System RAM: ", "Boot modules: 2",
+                     "4096 bytes, cmdline \"first x=1\"", "100000 bytes, cmdline \"second --flag\"",
+                     "ACPI: S5 via PM1a_CNT", "shutting down"});
+  auto status = m.wait_exit(scaled(kBootTimeout));
+  ASSERT_TRUE(status.has_value()) << m.log_tail();
+  EXPECT_EQ(*status, kExitSuccess) << m.log_tail();
+}
+
+TEST(Boot, HypervisorFaultPanicsWithFrame) {
+  MachineOptions opt;
+  opt.kernel = MICROXEN_HYPERVISOR_ELF;
+  opt.cmdline = "selftest=ud";
+  opt.work_dir = work_dir();
+  Machine m(opt);
+  m.start();
+  expect_markers(m, {"self-test: provoking ud", "PANIC", "#UD invalid opcode", "rip="});
+  auto status = m.wait_exit(scaled(kBootTimeout));
+  ASSERT_TRUE(status.has_value()) << m.log_tail();
+  EXPECT_EQ(*status, kExitFailure) << m.log_tail();
+}
+
+TEST(Boot, PageFaultInHypervisorIsReported) {
+  MachineOptions opt;
+  opt.kernel = MICROXEN_HYPERVISOR_ELF;
+  opt.cmdline = "selftest=pf";
+  opt.work_dir = work_dir();
+  Machine m(opt);
+  m.start();
+  expect_markers(m, {"PANIC", "#PF page fault", "cr2=0xffff800000000000"});
+  auto status = m.wait_exit(scaled(kBootTimeout));
+  ASSERT_TRUE(status.has_value()) << m.log_tail();
+  EXPECT_EQ(*status, kExitFailure);
+}
+
+TEST(Boot, Ring3HypercallsSelfTest) {
+  MachineOptions opt;
+  opt.kernel = MICROXEN_HYPERVISOR_ELF;
+  opt.cmdline = "selftest=ring3";
+  opt.work_dir = work_dir();
+  Machine m(opt);
+  m.start();
+  expect_markers(m, {"self-test: provoking ring3", "ring3 self-test: hypercalls from ring 3 work",
+                     "d0: shutdown, reason 0", "all domains have stopped"});
+  auto status = m.wait_exit(scaled(kBootTimeout));
+  ASSERT_TRUE(status.has_value()) << m.log_tail();
+  EXPECT_EQ(*status, kExitSuccess) << m.log_tail();
+}
+
+TEST(Boot, TwoCpusAndMoreMemoryBoot) {
+  MachineOptions opt;
+  opt.kernel = MICROXEN_HYPERVISOR_ELF;
+  opt.cpus = 2;
+  opt.memory_mib = 2048;
+  opt.work_dir = work_dir();
+  Machine m(opt);
+  m.start();
+  expect_markers(m, {"microxen hypervisor", "System RAM: ", "shutting down"});
+  auto status = m.wait_exit(scaled(kBootTimeout));
+  ASSERT_TRUE(status.has_value()) << m.log_tail();
+  EXPECT_EQ(*status, kExitSuccess);
+  EXPECT_GT(reported_ram_mb(m.serial_log()), 1900u) << m.log_tail();
+}
+
+}  // namespace
