@@ -44,15 +44,16 @@ TEST(Boot, PvhReportsMachineAndExitsCleanly) {
   fs::path dir = work_dir();
   MachineOptions opt;
   opt.kernel = MICROXEN_HYPERVISOR_ELF;
-  opt.modules = {{make_module(dir, "module0.bin", 12345), ""}};
+  opt.modules = {{fs::path(MICROXEN_GUEST_DIR) / "hello.elf", ""}};
   opt.cmdline = "loglvl=all demo=1";
   opt.work_dir = dir;
   Machine m(opt);
   m.start();
   expect_markers(m, {"microxen hypervisor", "Booted by PVH", "command line: \"loglvl=all demo=1",
                      "CPU: ", "CPU features: ", "Memory map", "(usable)", "System RAM: ",
-                     "Boot modules: 1", " 12345 bytes", "ACPI: RSDP", "ACPI: S5 via PM1a_CNT",
-                     "shutting down", "exiting through debug port"});
+                     "Boot modules: 1", "ACPI: RSDP", "ACPI: S5 via PM1a_CNT", "frame allocator: ",
+                     "Building a PV dom0", "ENTRY ADDRESS: ffffffff80001000", "RESULT: PASS",
+                     "d0: shutdown, reason 0", "all domains have stopped", "exiting through debug port"});
   auto status = m.wait_exit(scaled(kBootTimeout));
   ASSERT_TRUE(status.has_value()) << m.log_tail();
   EXPECT_EQ(*status, kExitSuccess) << m.log_tail();
@@ -70,7 +71,8 @@ TEST(Boot, AcpiPowerOffEndsQemu) {
   opt.work_dir = work_dir();
   Machine m(opt);
   m.start();
-  expect_markers(m, {"microxen hypervisor", "Boot modules: 0", "powering off (ACPI S5)"});
+  expect_markers(m, {"microxen hypervisor", "Boot modules: 0", "nothing to run",
+                     "powering off (ACPI S5)"});
   auto status = m.wait_exit(scaled(kBootTimeout));
   ASSERT_TRUE(status.has_value()) << "ACPI power-off did not stop the machine\n" << m.log_tail();
   EXPECT_EQ(*status, 0) << m.log_tail();
@@ -79,8 +81,8 @@ TEST(Boot, AcpiPowerOffEndsQemu) {
 
 TEST(Boot, GrubMultiboot2WithModulesAndArguments) {
   fs::path dir = work_dir();
-  std::vector<BootModule> modules = {{make_module(dir, "a.bin", 4096), "first x=1"},
-                                     {make_module(dir, "b.bin", 100000), "second --flag"}};
+  std::vector<BootModule> modules = {{fs::path(MICROXEN_GUEST_DIR) / "hello.elf", "first x=1"},
+                                     {make_module(dir, "initrd.bin", 100000), "second --flag"}};
   MachineOptions opt;
   opt.iso = make_grub_iso(MICROXEN_HYPERVISOR_ELF, "console=com1 debug_exit=0xf4", modules, dir);
   opt.work_dir = dir;
@@ -89,8 +91,9 @@ TEST(Boot, GrubMultiboot2WithModulesAndArguments) {
   expect_markers(m, {"microxen hypervisor", "Booted by multiboot2 from GRUB",
                      "command line: \"console=com1 debug_exit=0xf4\"", "CPU features: ",
                      "Memory map", "System RAM: ", "Boot modules: 2",
-                     "4096 bytes, cmdline \"first x=1\"", "100000 bytes, cmdline \"second --flag\"",
-                     "ACPI: S5 via PM1a_CNT", "shutting down"});
+                     "cmdline \"first x=1\"", "100000 bytes, cmdline \"second --flag\"",
+                     "ACPI: S5 via PM1a_CNT", "Building a PV dom0", "cmdline \"first x=1\"",
+                     "RESULT: PASS", "all domains have stopped"});
   auto status = m.wait_exit(scaled(kBootTimeout));
   ASSERT_TRUE(status.has_value()) << m.log_tail();
   EXPECT_EQ(*status, kExitSuccess) << m.log_tail();
@@ -141,10 +144,13 @@ TEST(Boot, TwoCpusAndMoreMemoryBoot) {
   opt.kernel = MICROXEN_HYPERVISOR_ELF;
   opt.cpus = 2;
   opt.memory_mib = 2048;
+  opt.modules = {{fs::path(MICROXEN_GUEST_DIR) / "hello.elf", ""}};
+  opt.cmdline = "dom0_mem=512M";
   opt.work_dir = work_dir();
   Machine m(opt);
   m.start();
-  expect_markers(m, {"microxen hypervisor", "System RAM: ", "shutting down"});
+  expect_markers(m, {"microxen hypervisor", "System RAM: ", "131072 pages", "RESULT: PASS",
+                     "all domains have stopped"});
   auto status = m.wait_exit(scaled(kBootTimeout));
   ASSERT_TRUE(status.has_value()) << m.log_tail();
   EXPECT_EQ(*status, kExitSuccess);

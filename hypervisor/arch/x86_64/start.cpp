@@ -7,8 +7,10 @@
 #include "core/log.hpp"
 #include "core/panic.hpp"
 #include "cpu.hpp"
+#include "dom0.hpp"
 #include "io.hpp"
 #include "layout.hpp"
+#include "memory.hpp"
 #include "power.hpp"
 #include "gdt.hpp"
 #include "percpu.hpp"
@@ -119,6 +121,10 @@ extern "C" [[noreturn]] void hv_start64(std::uint32_t protocol, std::uint32_t ma
   power_init(report_acpi(boot_info), static_cast<std::uint16_t>(debug_port.value_or(0)));
 
   if (auto which = cmdline.value("selftest")) run_selftest(*which);
-  HV_INFO(boot, "nothing more to run: shutting down");
-  power_off(ExitStatus::success);
+  if (boot_info.modules.empty()) {
+    HV_INFO(boot, "no dom0 kernel among the boot modules: nothing to run, shutting down");
+    power_off(ExitStatus::success);
+  }
+  memory_init(boot_info);
+  start_dom0(boot_info, cmdline);
 }

@@ -12,6 +12,7 @@
 
 #include "core/domain_registry.hpp"
 #include "core/hypercall.hpp"
+#include "core/hypercall_page.hpp"
 #include "core/log.hpp"
 #include "fake_guest_memory.hpp"
 
@@ -176,6 +177,22 @@ TEST(GuestMemory, RangeRule) {
   EXPECT_FALSE(guest_range_ok(0xFFFF7FFFFFFFFFF8ull, 16));    // non-canonical into hypervisor
   EXPECT_FALSE(guest_range_ok(0xFFFFFFFFFFFFFFF8ull, 16));    // wraps
   EXPECT_TRUE(guest_range_ok(0xFFFFFFFF80000000ull, 4096));
+}
+
+}  // namespace
+
+namespace {
+
+TEST(HypercallPage, StubsMatchXensEncoding) {
+  std::uint8_t page[4096];
+  hv::write_hypercall_page(page);
+  const std::uint8_t console_io[] = {0x51, 0x41, 0x53, 0xB8, 18, 0, 0, 0, 0x0F, 0x05, 0x41, 0x5B, 0x59, 0xC3};
+  EXPECT_EQ(std::memcmp(page + 18 * 32, console_io, sizeof console_io), 0);
+  EXPECT_EQ(page[18 * 32 + sizeof console_io], 0xCC);
+  const std::uint8_t iret[] = {0x51, 0x41, 0x53, 0x50, 0xB8, 23, 0, 0, 0, 0x0F, 0x05, 0xCC};
+  EXPECT_EQ(std::memcmp(page + 23 * 32, iret, sizeof iret), 0);
+  EXPECT_EQ(page[127 * 32 + 4], 127);
+  EXPECT_EQ(page[4095], 0xCC);
 }
 
 }  // namespace
