@@ -1,10 +1,18 @@
 // domain: domain and vCPU life cycle.
 #include "domain.hpp"
 
+#include <pv/shared_info.hpp>
+
 namespace hv {
 
 bool Vcpu::runnable() const {
   return state == VcpuState::runnable && !domain_.is_shut_down();
+}
+
+pv::vcpu_info* Vcpu::info() const {
+  pv::shared_info* si = domain_.shared_info;
+  if (si == nullptr || id_ >= pv::XEN_LEGACY_MAX_VCPUS) return nullptr;
+  return &si->vcpu_info[id_];
 }
 
 void Domain::shutdown(std::uint32_t reason) {

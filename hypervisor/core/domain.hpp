@@ -8,7 +8,31 @@
 
 #include "guest_registers.hpp"
 
+namespace pv {
+struct shared_info;
+struct vcpu_info;
+}  // namespace pv
+
 namespace hv {
+
+// A guest's registered entry point (trap-table vector or callback).
+struct GuestEntry {
+  std::uint64_t address = 0;  // 0: none registered
+  bool mask_events = false;   // deliver like an interrupt gate (set evtchn_upcall_mask)
+  std::uint8_t dpl = 0;       // trap table only: who may raise it with `int n`
+};
+
+// The PV CPU state the guest sets through hypercalls (Xen's arch_vcpu pv fields).
+struct PvCpuState {
+  GuestEntry traps[256];  // set_trap_table: the virtual IDT
+  GuestEntry event_callback, failsafe_callback, syscall_callback, syscall32_callback,
+      sysenter_callback;  // (the NMI callback lives in traps[2], as in Xen)
+  std::uint64_t kernel_sp = 0;  // stack_switch: where user->kernel bounces land
+  std::uint16_t kernel_ss = 0;
+  std::uint64_t fs_base = 0, gs_base_kernel = 0, gs_base_user = 0;
+  bool virtual_ts = false;      // fpu_taskswitch: the guest's CR0.TS
+  std::uint8_t iopl = 0;        // physdev_op set_iopl: the guest's virtual IOPL
+};
 
 class Domain;
 
@@ -25,6 +49,11 @@ class Vcpu {
   VcpuState state = VcpuState::offline;
   std::uint64_t kernel_root_mfn = 0;  // kernel page-table root (CR3 in guest kernel mode)
   std::uint64_t user_root_mfn = 0;    // user page-table root (0: none)
+  PvCpuState pv;
+  void* arch = nullptr;               // the arch layer's per-vCPU state (FPU area, ...)
+
+  // This vCPU's vcpu_info in the domain's shared_info page (nullptr before it exists).
+  pv::vcpu_info* info() const;
 
   bool runnable() const;
 
@@ -56,6 +85,8 @@ class Domain {
 
   char name[32] = {};
   bool console_io_allowed = false;  // may write through console_io (dom0, or by boot option)
+  pv::shared_info* shared_info = nullptr;  // the hypervisor's view of the shared_info page
+  std::uint32_t vm_assist = 0;             // VMASST_TYPE_* bits the guest enabled
 
  private:
   pv::domid_t id_;

@@ -13,6 +13,13 @@ struct HypercallTable {
     handlers[pv::hypercall::console_io] = do_console_io;
     handlers[pv::hypercall::xen_version] = do_xen_version;
     handlers[pv::hypercall::sched_op] = do_sched_op;
+    handlers[pv::hypercall::set_trap_table] = do_set_trap_table;
+    handlers[pv::hypercall::stack_switch] = do_stack_switch;
+    handlers[pv::hypercall::set_callbacks] = do_set_callbacks;
+    handlers[pv::hypercall::callback_op] = do_callback_op;
+    handlers[pv::hypercall::iret] = do_iret;
+    handlers[pv::hypercall::set_segment_base] = do_set_segment_base;
+    handlers[pv::hypercall::fpu_taskswitch] = do_fpu_taskswitch;
   }
 };
 constexpr HypercallTable kTable;

@@ -14,10 +14,28 @@ struct HypervisorInfo {
   const char* cmdline = "";
 };
 
+// The CPU effects of PV state changes, implemented by the arch layer (and faked in tests).
+class CpuPlatform {
+ public:
+  // Flips vcpu.kernel_mode and makes the hardware follow: page-table root, GS bases.
+  virtual void toggle_guest_mode(Vcpu& vcpu) = 0;
+  // set_segment_base on the live hardware: SEGBASE_FS / _GS_USER / _GS_KERNEL with a base
+  // already checked canonical, or SEGBASE_GS_USER_SEL with a selector (a faulting selector
+  // loads the null selector, as Xen does).
+  virtual void set_segment_base(Vcpu& vcpu, unsigned which, std::uint64_t value) = 0;
+  // Makes the hardware CR0.TS follow the guest's virtual TS.
+  virtual void set_fpu_trap(bool ts) = 0;
+
+ protected:
+  ~CpuPlatform() = default;
+};
+
 struct HypercallContext {
   Vcpu& vcpu;
   GuestMemory& memory;
   const HypervisorInfo& info;
+  GuestRegisters& regs;  // the calling vCPU's registers, live (iret rewrites them)
+  CpuPlatform& cpu;
 };
 
 struct HypercallArgs {
@@ -32,5 +50,12 @@ long dispatch_hypercall(HypercallContext& ctx, std::uint64_t number, const Hyper
 long do_console_io(HypercallContext& ctx, const HypercallArgs& args);
 long do_xen_version(HypercallContext& ctx, const HypercallArgs& args);
 long do_sched_op(HypercallContext& ctx, const HypercallArgs& args);
+long do_set_trap_table(HypercallContext& ctx, const HypercallArgs& args);
+long do_stack_switch(HypercallContext& ctx, const HypercallArgs& args);
+long do_set_callbacks(HypercallContext& ctx, const HypercallArgs& args);
+long do_callback_op(HypercallContext& ctx, const HypercallArgs& args);
+long do_iret(HypercallContext& ctx, const HypercallArgs& args);
+long do_set_segment_base(HypercallContext& ctx, const HypercallArgs& args);
+long do_fpu_taskswitch(HypercallContext& ctx, const HypercallArgs& args);
 
 }  // namespace hv

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <vector>
 
 #include "qemu_machine.hpp"
 
@@ -16,12 +17,13 @@ using namespace microxen::harness;
 struct GuestCase {
   const char* name;  // tests/guests/<name>.elf
   const char* args;  // the guest's command line
+  bool on_microxen;  // false while microxen lacks what the guest tests (runs on Xen only)
 };
 
 void PrintTo(const GuestCase& g, std::ostream* out) { *out << g.name; }
 
 const GuestCase kGuests[] = {
-    {"hello", "hello-args x=1"},
+    {"hello", "hello-args x=1", true},
 };
 
 const fs::path kXen = MICROXEN_XEN_BINARY;
@@ -88,7 +90,14 @@ TEST_P(Oracle, PassesOnXen417) {
 
 std::string case_name(const testing::TestParamInfo<GuestCase>& info) { return info.param.name; }
 
-INSTANTIATE_TEST_SUITE_P(Guests, Microxen, testing::ValuesIn(kGuests), case_name);
+std::vector<GuestCase> microxen_ready() {
+  std::vector<GuestCase> ready;
+  for (const GuestCase& g : kGuests)
+    if (g.on_microxen) ready.push_back(g);
+  return ready;
+}
+
+INSTANTIATE_TEST_SUITE_P(Guests, Microxen, testing::ValuesIn(microxen_ready()), case_name);
 INSTANTIATE_TEST_SUITE_P(Guests, Oracle, testing::ValuesIn(kGuests), case_name);
 
 }  // namespace

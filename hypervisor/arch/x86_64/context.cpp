@@ -7,17 +7,13 @@
 #include "core/panic.hpp"
 #include "percpu.hpp"
 #include "power.hpp"
+#include "pv_cpu_platform.hpp"
 #include "state.hpp"
 
 extern "C" [[noreturn]] void hv_enter_frame(hv::GuestRegisters* frame);
 
 namespace hv::x86 {
 namespace {
-
-void load_root(std::uint64_t mfn) {
-  std::uint64_t cr3 = mfn << 12;
-  asm volatile("mov %0, %%cr3" ::"r"(cr3) : "memory");
-}
 
 // Every domain has shut down: power off, reporting the first privileged domain's reason
 // (for test runs: success when dom0 powered off, failure when it crashed).
@@ -39,7 +35,8 @@ void run_vcpu(Vcpu& vcpu) {
   info->current = &vcpu;
   info->guest_frame = vcpu.regs;
   info->guest_frame.rflags = sanitize_guest_rflags(info->guest_frame.rflags);
-  load_root(vcpu.kernel_mode || vcpu.user_root_mfn == 0 ? vcpu.kernel_root_mfn : vcpu.user_root_mfn);
+  load_guest_root(vcpu);
+  load_vcpu_state(vcpu);
   hv_enter_frame(&info->guest_frame);
 }
 
@@ -50,7 +47,10 @@ void reschedule_if_needed() {
     info->guest_frame.rflags = sanitize_guest_rflags(info->guest_frame.rflags);
     return;
   }
-  if (current != nullptr) current->regs = info->guest_frame;
+  if (current != nullptr) {
+    current->regs = info->guest_frame;
+    save_vcpu_state(*current);
+  }
   Vcpu* next = state().domains.next_runnable(current);
   if (next == nullptr) {
     const DomainRegistry& domains = state().domains;

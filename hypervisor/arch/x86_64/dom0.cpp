@@ -16,6 +16,7 @@
 #include "io.hpp"
 #include "layout.hpp"
 #include "memory.hpp"
+#include "pv_cpu_platform.hpp"
 #include "state.hpp"
 
 namespace hv::x86 {
@@ -123,7 +124,9 @@ void start_dom0(const BootInfo& boot, const Cmdline& cmdline) {
   const builder::InitialRegs& r = built->regs;
   install_hypervisor_slots(r.cr3_mfn);
   dom0.console_io_allowed = true;
+  dom0.shared_info = si;
   HV_ASSERT(dom0.add_vcpu(dom0_vcpu0));
+  HV_ASSERT(arch_vcpu_init(dom0_vcpu0));
   HV_ASSERT(state().domains.add(dom0));
   dom0_vcpu0.regs.rip = r.rip;
   dom0_vcpu0.regs.rsp = r.rsp;

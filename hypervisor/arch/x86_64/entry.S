@@ -63,7 +63,22 @@ exception_return_regs:
         pop     %rbx
         pop     %rax
         add     $16, %rsp                       /* vector and error code */
+exception_iretq:
         iretq
+
+/* The iretq above faulted (only possible towards a guest, with selectors from its iret
+ * hypercall). The fault's own frame has been unwound by the fixup, so %rsp is back at the
+ * guest frame's rip: step back to the whole frame and let C++ decide. */
+exception_iretq_fault:
+        sub     $(17 * 8), %rsp
+        mov     %rsp, %rdi
+        call    hv_bad_guest_frame
+        jmp     exception_return_regs
+
+        .section .ex_table, "a"
+        .balign 8
+        .quad exception_iretq, exception_iretq_fault
+        .text
 
 /* [[noreturn]] void hv_enter_frame(TrapFrame* frame): resume the state in `frame` (which
  * must be a CpuInfo.guest_frame: the stack below it is reused from scratch). */

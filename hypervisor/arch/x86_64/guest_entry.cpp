@@ -1,12 +1,14 @@
 // guest_entry: what happens when the CPU enters the hypervisor (entry.S calls hv_exception
 // for every exception and every guest syscall). From a guest: hypercalls are dispatched,
-// anything else is the guest's problem (its domain is crashed until bounce frames exist).
+// user-mode syscalls and exceptions are bounced to the guest kernel (core/pv_cpu), and a
+// refused `int n` is told apart from a real #GP by decoding the instruction.
 // From the hypervisor itself: a fault in a guest-memory accessor resumes at its fixup;
 // anything else is a hypervisor bug and panics.
 #include <pv/sched.hpp>
 
 #include "context.hpp"
 #include "core/hypercall.hpp"
+#include "core/pv_cpu.hpp"
 #include "core/log.hpp"
 #include "core/panic.hpp"
 #include "fault_fixup.hpp"
@@ -14,19 +16,52 @@
 #include "io.hpp"
 #include "layout.hpp"
 #include "percpu.hpp"
+#include "pv_cpu_platform.hpp"
 #include "state.hpp"
 #include "trap_frame.hpp"
 
 namespace hv::x86 {
 namespace {
 
-constexpr std::uint64_t kVectorPageFault = 14;
+constexpr std::uint64_t kVectorPageFault = 14, kVectorGeneralProtection = 13;
 
-void handle_hypercall(Vcpu& vcpu, TrapFrame& f) {
-  CurrentGuestMemory memory;
-  HypercallContext ctx{vcpu, memory, state().info};
-  HypercallArgs args{f.rdi, f.rsi, f.rdx, f.r10, f.r8};
-  f.rax = static_cast<std::uint64_t>(dispatch_hypercall(ctx, f.rax, args));
+// A #GP from `int n` (CD nn) whose gate is DPL 0: deliver vector n if the guest's virtual
+// IDT allows it from the current mode, else the #GP. The instruction is read from guest
+// memory rather than trusting the error code (TCG reports (n << 4) | 2 instead of
+// (n << 3) | 2).
+void handle_general_protection(HypercallContext& ctx) {
+  TrapFrame& f = ctx.regs;
+  std::uint8_t insn[2] = {};
+  if ((f.error_code & 3) == 2 && ctx.memory.copy_from_guest(insn, f.rip, 2).ok() && insn[0] == 0xCD) {
+    if (soft_interrupt_permitted(ctx.vcpu, insn[1])) {
+      f.rip += 2;
+      deliver_exception(ctx, insn[1], false, 0);
+      return;
+    }
+    deliver_exception(ctx, kVectorGeneralProtection, true, (std::uint64_t{insn[1]} << 3) | 2);
+    return;
+  }
+  deliver_exception(ctx, kVectorGeneralProtection, true, f.error_code);
+}
+
+void handle_from_guest(HypercallContext& ctx) {
+  TrapFrame& f = ctx.regs;
+  if (f.vector == HV_VECTOR_SYSCALL) {
+    if (ctx.vcpu.kernel_mode) {
+      HypercallArgs args{f.rdi, f.rsi, f.rdx, f.r10, f.r8};
+      f.rax = static_cast<std::uint64_t>(dispatch_hypercall(ctx, f.rax, args));
+    } else {
+      deliver_user_syscall(ctx);
+    }
+    return;
+  }
+  const auto vector = static_cast<unsigned>(f.vector);
+  if (vector == kVectorGeneralProtection) return handle_general_protection(ctx);
+  if (vector == kVectorPageFault) {
+    deliver_exception(ctx, vector, true, f.error_code, read_cr2());
+    return;
+  }
+  if (vector < 32) deliver_exception(ctx, vector, vector_has_error_code(vector), f.error_code);
 }
 
 void handle_guest_entry(TrapFrame& f) {
@@ -34,26 +69,35 @@ void handle_guest_entry(TrapFrame& f) {
   Vcpu* vcpu = info->current;
   if (vcpu == nullptr || &f != &info->guest_frame)
     HV_PANIC("guest entry (vector %#lx) without a current vCPU frame", f.vector);
-  if (f.vector == HV_VECTOR_SYSCALL && vcpu->kernel_mode) {
-    handle_hypercall(*vcpu, f);
-  } else {
-    // Exception and syscall bounces to the guest kernel are not implemented yet: the guest
-    // cannot handle this, so its domain crashes (the hypervisor and others carry on).
-    Domain& d = vcpu->domain();
-    HV_WARN(guest, "d%uv%u: unhandled vector %#lx error %#lx at rip %#lx (cr2 %#lx): crashing domain",
-            d.id(), vcpu->id(), f.vector, f.error_code, f.rip,
-            f.vector == kVectorPageFault ? read_cr2() : 0);
-    d.shutdown(pv::SHUTDOWN_crash);
-  }
+  CurrentGuestMemory memory;
+  PvCpuPlatform cpu;
+  HypercallContext ctx{*vcpu, memory, state().info, f, cpu};
+  handle_from_guest(ctx);
   reschedule_if_needed();
 }
 
 }  // namespace
 }  // namespace hv::x86
 
+// entry.S: the iretq back to a guest faulted (a bad selector from the guest's iret frame).
+// The frame is the vCPU's own; crash its domain and run something else.
+extern "C" void hv_bad_guest_frame(hv::x86::TrapFrame* f) {
+  using namespace hv::x86;
+  hv::Vcpu* vcpu = get_cpu_info()->current;
+  HV_WARN(guest, "d%u: cannot resume at cs %#lx ss %#lx rip %#lx: crashing domain",
+          vcpu ? vcpu->domain().id() : 0xFFFF, f->cs, f->ss, f->rip);
+  if (vcpu != nullptr) vcpu->domain().shutdown(pv::SHUTDOWN_crash);
+  reschedule_if_needed();
+}
+
 extern "C" void hv_exception(hv::x86::TrapFrame* f) {
   using namespace hv::x86;
-  if ((f->cs & 3) == 3 || f->vector == HV_VECTOR_SYSCALL) {
+  // NMI, #DF and #MC run on IST stacks, where get_cpu_info() does not apply.
+  if (f->vector == 2) {
+    HV_WARN(cpu, "NMI at rip %#lx ignored", f->rip);
+    return;
+  }
+  if (((f->cs & 3) == 3 || f->vector == HV_VECTOR_SYSCALL) && f->vector != 8 && f->vector != 18) {
     handle_guest_entry(*f);
     return;
   }

@@ -11,6 +11,7 @@
 #include "core/panic.hpp"
 #include "io.hpp"
 #include "layout.hpp"
+#include "pv_cpu_platform.hpp"
 #include "state.hpp"
 
 extern "C" const unsigned char selftest_ring3_code[], selftest_ring3_code_end[];
@@ -45,6 +46,7 @@ std::uint64_t phys(const void* p) { return reinterpret_cast<std::uint64_t>(p) - 
 
   selftest_domain.console_io_allowed = true;
   HV_ASSERT(selftest_domain.add_vcpu(selftest_vcpu));
+  HV_ASSERT(arch_vcpu_init(selftest_vcpu));
   HV_ASSERT(state().domains.add(selftest_domain));
   selftest_vcpu.regs.rip = kCodeVa;
   selftest_vcpu.regs.rsp = kStackTop;

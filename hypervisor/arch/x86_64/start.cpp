@@ -14,6 +14,7 @@
 #include "power.hpp"
 #include "gdt.hpp"
 #include "percpu.hpp"
+#include "pv_cpu_platform.hpp"
 #include "selftest.hpp"
 #include "serial.hpp"
 #include "state.hpp"
@@ -99,6 +100,7 @@ extern "C" [[noreturn]] void hv_start64(std::uint32_t protocol, std::uint32_t ma
   idt_init();
   syscall_init(0);
   mask_legacy_pics();
+  fpu_init();
   BootInfo& boot_info = state().boot;
   HV_INFO(boot, "microxen hypervisor (Xen 4.17 x86-64 PV ABI), compiled " __DATE__ " " __TIME__);
 

@@ -17,3 +17,18 @@ hv_copy_guest:
         .section .ex_table, "a"
         .balign 8
         .quad 1b, 2b
+
+/* void hv_load_gs_selector(uint16_t sel): mov %di, %gs; a guest selector that faults
+ * (#GP/#NP) loads the null selector instead, as Xen's set_segment_base does. */
+        .text
+        .globl hv_load_gs_selector
+hv_load_gs_selector:
+3:      mov     %edi, %gs
+        ret
+4:      xor     %eax, %eax
+        mov     %eax, %gs
+        ret
+
+        .section .ex_table, "a"
+        .balign 8
+        .quad 3b, 4b

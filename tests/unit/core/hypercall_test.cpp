@@ -14,7 +14,9 @@
 #include "core/hypercall.hpp"
 #include "core/hypercall_page.hpp"
 #include "core/log.hpp"
+#include "fake_cpu.hpp"
 #include "fake_guest_memory.hpp"
+#include <pv/shared_info.hpp>
 
 namespace {
 using namespace hv;
@@ -27,12 +29,17 @@ struct Guest {
   Vcpu vcpu{domain, 0};
   FakeGuestMemory memory;
   HypervisorInfo info{"console=com1 secret=1"};
+  GuestRegisters regs{};
+  FakeCpu cpu;
+  pv::shared_info shared{};
   explicit Guest(bool privileged, pv::domid_t id = 0) : domain(id, privileged) {
     EXPECT_TRUE(domain.add_vcpu(vcpu));
     vcpu.state = VcpuState::runnable;
+    domain.shared_info = &shared;
   }
+  HypercallContext context() { return HypercallContext{vcpu, memory, info, regs, cpu}; }
   long call(unsigned nr, std::uint64_t a1 = 0, std::uint64_t a2 = 0, std::uint64_t a3 = 0) {
-    HypercallContext ctx{vcpu, memory, info};
+    HypercallContext ctx = context();
     return dispatch_hypercall(ctx, nr, {a1, a2, a3, 0, 0});
   }
 };
@@ -43,7 +50,7 @@ TEST(Hypercall, UnknownNumbersAreENOSYS) {
   Guest g(true);
   for (std::uint64_t nr : {11ull, 38ull, 63ull, 64ull, 1000ull, ~0ull})
     EXPECT_EQ(g.call(static_cast<unsigned>(nr > 1000 ? 5000 : nr)), -pv::XEN_ENOSYS) << nr;
-  HypercallContext ctx{g.vcpu, g.memory, g.info};
+  HypercallContext ctx = g.context();
   EXPECT_EQ(dispatch_hypercall(ctx, ~0ull, {}), -pv::XEN_ENOSYS);
 }
 

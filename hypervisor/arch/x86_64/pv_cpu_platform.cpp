@@ -1,0 +1,153 @@
+// pv_cpu_platform: MSRs, CR0/CR3/CR4 and XSAVE for PV guests. While a guest runs, GS_BASE
+// holds the base of its current mode and the shadow (KERNEL_GS_BASE) the other one; a mode
+// toggle is a `swapgs`, as in Xen. The hypervisor itself never uses FS, GS or the FPU.
+#include "pv_cpu_platform.hpp"
+
+#include <pv/arch_x86_64.hpp>
+
+#include "core/log.hpp"
+#include "core/panic.hpp"
+#include "cpu.hpp"
+#include "io.hpp"
+#include "layout.hpp"
+#include "msr.hpp"
+
+extern "C" void hv_load_gs_selector(std::uint16_t selector);
+
+namespace hv::x86 {
+namespace {
+
+constexpr std::size_t kFpuAreaSize = 4096;
+constexpr unsigned kMaxVcpus = 64;
+
+struct alignas(64) ArchVcpu {
+  std::uint8_t fpu[kFpuAreaSize];
+};
+constinit ArchVcpu arch_vcpus[kMaxVcpus];
+constinit unsigned arch_vcpus_used = 0;
+
+struct FpuConfig {
+  bool xsave = false;
+  std::uint64_t xcr0 = 0;
+};
+constinit FpuConfig fpu_config;
+
+constexpr std::uint64_t CR0_TS = 1u << 3, CR0_MP = 1u << 1, CR0_EM = 1u << 2;
+constexpr std::uint64_t CR4_OSFXSR = 1u << 9, CR4_OSXMMEXCPT = 1u << 10, CR4_OSXSAVE = 1u << 18;
+
+std::uint64_t read_cr0() { std::uint64_t v; asm volatile("mov %%cr0, %0" : "=r"(v)); return v; }
+void write_cr0(std::uint64_t v) { asm volatile("mov %0, %%cr0" ::"r"(v) : "memory"); }
+void clts() { asm volatile("clts" ::: "memory"); }
+void xsetbv(std::uint32_t index, std::uint64_t value) {
+  asm volatile("xsetbv" ::"c"(index), "a"(static_cast<std::uint32_t>(value)), "d"(static_cast<std::uint32_t>(value >> 32)));
+}
+
+void swapgs() { asm volatile("swapgs" ::: "memory"); }
+
+}  // namespace
+
+void fpu_init() {
+  write_cr0((read_cr0() | CR0_MP) & ~(CR0_EM | CR0_TS));
+  std::uint64_t cr4 = read_cr4() | CR4_OSFXSR | CR4_OSXMMEXCPT;
+  CpuidSnapshot cpu = read_cpuid();
+  if (has_feature(cpu, cpu::xsave)) {
+    write_cr4(cr4 | CR4_OSXSAVE);
+    CpuidResult d = x86::cpuid(0xD, 0);
+    std::uint64_t supported = (std::uint64_t{d.edx} << 32) | d.eax;
+    fpu_config.xcr0 = supported & 0x7;  // x87, SSE, AVX: what guests get for now
+    xsetbv(0, fpu_config.xcr0);
+    CpuidResult sized = x86::cpuid(0xD, 0);  // ebx: area size for the enabled features
+    if (sized.ebx > kFpuAreaSize) HV_PANIC("XSAVE area of %u bytes does not fit", sized.ebx);
+    fpu_config.xsave = true;
+    HV_INFO(cpu, "FPU: XSAVE, XCR0 %#lx, %u-byte areas", fpu_config.xcr0, sized.ebx);
+  } else {
+    write_cr4(cr4);
+    HV_INFO(cpu, "FPU: FXSAVE (no XSAVE)");
+  }
+}
+
+bool arch_vcpu_init(Vcpu& vcpu) {
+  if (arch_vcpus_used == kMaxVcpus) return false;
+  ArchVcpu& a = arch_vcpus[arch_vcpus_used++];
+  __builtin_memset(a.fpu, 0, sizeof a.fpu);
+  // The architectural initial state: FCW 0x37F, MXCSR 0x1F80 (all SIMD exceptions masked);
+  // with XSAVE, XSTATE_BV = 0 makes XRSTOR load the init state for every component.
+  std::uint16_t fcw = 0x37F;
+  std::uint32_t mxcsr = 0x1F80;
+  __builtin_memcpy(a.fpu + 0, &fcw, sizeof fcw);
+  __builtin_memcpy(a.fpu + 24, &mxcsr, sizeof mxcsr);
+  vcpu.arch = &a;
+  return true;
+}
+
+void save_vcpu_state(Vcpu& vcpu) {
+  PvCpuState& pv = vcpu.pv;
+  pv.fs_base = rdmsr(MSR_FS_BASE);
+  std::uint64_t active = rdmsr(MSR_GS_BASE), shadow = rdmsr(MSR_KERNEL_GS_BASE);
+  pv.gs_base_kernel = vcpu.kernel_mode ? active : shadow;
+  pv.gs_base_user = vcpu.kernel_mode ? shadow : active;
+  auto* a = static_cast<ArchVcpu*>(vcpu.arch);
+  clts();  // saving must not trap on the guest's own TS
+  if (fpu_config.xsave)
+    asm volatile("xsave64 %0" : "+m"(a->fpu) : "a"(static_cast<std::uint32_t>(fpu_config.xcr0)), "d"(0u) : "memory");
+  else
+    asm volatile("fxsave64 %0" : "=m"(a->fpu) :: "memory");
+}
+
+void load_vcpu_state(Vcpu& vcpu) {
+  const PvCpuState& pv = vcpu.pv;
+  wrmsr(MSR_FS_BASE, pv.fs_base);
+  wrmsr(MSR_GS_BASE, vcpu.kernel_mode ? pv.gs_base_kernel : pv.gs_base_user);
+  wrmsr(MSR_KERNEL_GS_BASE, vcpu.kernel_mode ? pv.gs_base_user : pv.gs_base_kernel);
+  auto* a = static_cast<ArchVcpu*>(vcpu.arch);
+  clts();
+  if (fpu_config.xsave)
+    asm volatile("xrstor64 %0" ::"m"(a->fpu), "a"(static_cast<std::uint32_t>(fpu_config.xcr0)), "d"(0u) : "memory");
+  else
+    asm volatile("fxrstor64 %0" ::"m"(a->fpu) : "memory");
+  if (pv.virtual_ts) write_cr0(read_cr0() | CR0_TS);
+}
+
+void load_guest_root(const Vcpu& vcpu) {
+  std::uint64_t mfn = vcpu.kernel_mode || vcpu.user_root_mfn == 0 ? vcpu.kernel_root_mfn : vcpu.user_root_mfn;
+  asm volatile("mov %0, %%cr3" ::"r"(mfn << 12) : "memory");
+}
+
+void PvCpuPlatform::toggle_guest_mode(Vcpu& vcpu) {
+  vcpu.kernel_mode = !vcpu.kernel_mode;
+  load_guest_root(vcpu);
+  swapgs();  // the other mode's GS base becomes the active one
+}
+
+void PvCpuPlatform::set_segment_base(Vcpu& vcpu, unsigned which, std::uint64_t value) {
+  switch (which) {
+    case pv::SEGBASE_FS:
+      wrmsr(MSR_FS_BASE, value);
+      break;
+    case pv::SEGBASE_GS_USER:
+      wrmsr(vcpu.kernel_mode ? MSR_KERNEL_GS_BASE : MSR_GS_BASE, value);
+      break;
+    case pv::SEGBASE_GS_KERNEL:
+      wrmsr(vcpu.kernel_mode ? MSR_GS_BASE : MSR_KERNEL_GS_BASE, value);
+      break;
+    case pv::SEGBASE_GS_USER_SEL: {
+      // Load the user %gs selector with the user base in place: swapgs around the load. A
+      // selector that faults loads the null selector instead (usercopy.S's fixup).
+      std::uint16_t sel = static_cast<std::uint16_t>(value);
+      if (sel > 3) sel |= 3;
+      if (vcpu.kernel_mode) swapgs();
+      hv_load_gs_selector(sel);
+      if (vcpu.kernel_mode) swapgs();
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+void PvCpuPlatform::set_fpu_trap(bool ts) {
+  std::uint64_t cr0 = read_cr0();
+  write_cr0(ts ? cr0 | CR0_TS : cr0 & ~CR0_TS);
+}
+
+}  // namespace hv::x86

@@ -1,0 +1,29 @@
+// pv_cpu_platform: the hardware side of the PV CPU model (core/pv_cpu): page-table root and
+// GS swaps on guest mode changes, segment bases, the FPU trap bit, and saving/restoring a
+// vCPU's FS/GS bases and FPU/SSE/AVX state when CPUs change hands.
+#pragma once
+#include "core/hypercall.hpp"
+
+namespace hv::x86 {
+
+class PvCpuPlatform final : public CpuPlatform {
+ public:
+  void toggle_guest_mode(Vcpu& vcpu) override;
+  void set_segment_base(Vcpu& vcpu, unsigned which, std::uint64_t value) override;
+  void set_fpu_trap(bool ts) override;
+};
+
+// Boot: enables FXSR/XSAVE so guests have SSE/AVX, sizes the per-vCPU FPU area.
+void fpu_init();
+
+// Gives `vcpu` its arch state (FPU area in its initial state); false when out of slots.
+[[nodiscard]] bool arch_vcpu_init(Vcpu& vcpu);
+
+// Saves the running vCPU's FS/GS bases and FPU state / loads them for the incoming one.
+void save_vcpu_state(Vcpu& vcpu);
+void load_vcpu_state(Vcpu& vcpu);
+
+// The page-table root for the vCPU's current guest mode.
+void load_guest_root(const Vcpu& vcpu);
+
+}  // namespace hv::x86

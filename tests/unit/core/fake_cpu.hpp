@@ -1,0 +1,22 @@
+// FakeCpu: records what the PV CPU model asks of the hardware (mode toggles, segment bases,
+// the FPU trap) so tests can check it.
+#pragma once
+#include <vector>
+
+#include "core/hypercall.hpp"
+
+class FakeCpu final : public hv::CpuPlatform {
+ public:
+  int toggles = 0;
+  std::vector<std::pair<unsigned, std::uint64_t>> segment_writes;
+  bool fpu_trap = false;
+
+  void toggle_guest_mode(hv::Vcpu& vcpu) override {
+    vcpu.kernel_mode = !vcpu.kernel_mode;
+    ++toggles;
+  }
+  void set_segment_base(hv::Vcpu&, unsigned which, std::uint64_t value) override {
+    segment_writes.emplace_back(which, value);
+  }
+  void set_fpu_trap(bool ts) override { fpu_trap = ts; }
+};

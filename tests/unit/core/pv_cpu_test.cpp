@@ -1,0 +1,285 @@
+// pv_cpu_test: bounce frames and the PV CPU hypercalls, checked word by word against Xen
+// 4.17's create_bounce_frame / do_iret semantics, plus the hostile cases (no handler, a stack
+// in the hypervisor range, an unmapped stack, a bad iret frame): the domain crashes, nothing
+// else happens.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <pv/arch_x86_64.hpp>
+#include <pv/callback.hpp>
+#include <pv/errno.hpp>
+#include <pv/hypercall.hpp>
+#include <pv/shared_info.hpp>
+
+#include "core/pv_cpu.hpp"
+#include "fake_cpu.hpp"
+#include "fake_guest_memory.hpp"
+
+namespace {
+using namespace hv;
+
+constexpr std::uint64_t kStackTop = FakeGuestMemory::kBase + 0x8000;
+constexpr std::uint64_t kHandler = 0xFFFFFFFF80001234ull;
+
+struct Pv {
+  Domain domain{1, false};
+  Vcpu vcpu{domain, 0};
+  FakeGuestMemory memory;
+  HypervisorInfo info{};
+  GuestRegisters regs{};
+  FakeCpu cpu;
+  pv::shared_info shared{};
+  Pv() {
+    EXPECT_TRUE(domain.add_vcpu(vcpu));
+    vcpu.state = VcpuState::runnable;
+    domain.shared_info = &shared;
+    regs.rip = 0xFFFFFFFF80005000ull;
+    regs.cs = pv::FLAT_KERNEL_CS;
+    regs.ss = pv::FLAT_KERNEL_SS;
+    regs.rsp = kStackTop - 8;  // deliberately not 16-byte aligned
+    regs.rflags = 0x246 | (1u << 8) | (1u << 18);  // IF, ZF, PF + TF, AC
+    regs.rcx = 0x1111;
+    regs.r11 = 0x2222;
+  }
+  HypercallContext ctx() { return HypercallContext{vcpu, memory, info, regs, cpu}; }
+  std::uint64_t word(std::uint64_t va) {
+    std::uint64_t v;
+    std::memcpy(&v, memory.at(va), 8);
+    return v;
+  }
+  long call(unsigned nr, std::uint64_t a1 = 0, std::uint64_t a2 = 0) {
+    HypercallContext c = ctx();
+    return dispatch_hypercall(c, nr, {a1, a2, 0, 0, 0});
+  }
+};
+
+TEST(BounceFrame, KernelModePageFaultMatchesXensLayout) {
+  Pv p;
+  p.vcpu.pv.traps[14] = GuestEntry{kHandler, false, 0};
+  auto ctx = p.ctx();
+  ASSERT_TRUE(deliver_exception(ctx, 14, true, 0x7 /* P|W|U from hardware */, 0xdead000));
+  const std::uint64_t base = (kStackTop - 16) - 8 * 8;  // aligned down, 8 words with error code
+  EXPECT_EQ(p.regs.rsp, base);
+  EXPECT_EQ(p.word(base + 0), 0x1111u);               // rcx
+  EXPECT_EQ(p.word(base + 8), 0x2222u);               // r11
+  EXPECT_EQ(p.word(base + 16), 0x3u);                 // error code: U/S cleared (kernel mode)
+  EXPECT_EQ(p.word(base + 24), 0xFFFFFFFF80005000u);  // rip
+  EXPECT_EQ(p.word(base + 32), pv::FLAT_KERNEL_CS & ~3u);  // CS, RPL 0: "kernel context"; mask 0
+  EXPECT_EQ(p.word(base + 40) & (1u << 9), 1u << 9);  // IF = !upcall mask
+  EXPECT_EQ(p.word(base + 48), kStackTop - 8);        // interrupted rsp
+  EXPECT_EQ(p.word(base + 56), pv::FLAT_KERNEL_SS);
+  EXPECT_EQ(p.shared.vcpu_info[0].arch.cr2, 0xdead000u);
+  EXPECT_EQ(p.regs.rip, kHandler);
+  EXPECT_EQ(p.regs.cs, pv::FLAT_KERNEL_CS);
+  EXPECT_EQ(p.regs.rflags & ((1u << 8) | (1u << 18)), 0u);  // TF and AC cleared
+  EXPECT_EQ(p.shared.vcpu_info[0].evtchn_upcall_mask, 0);  // trap gate: events stay as they were
+}
+
+TEST(BounceFrame, MaskedEventsShowInCsAndRflagsAndInterruptGatesMask) {
+  Pv p;
+  p.shared.vcpu_info[0].evtchn_upcall_mask = 1;
+  p.vcpu.pv.traps[3] = GuestEntry{kHandler, true, 3};
+  auto ctx = p.ctx();
+  ASSERT_TRUE(deliver_exception(ctx, 3, false, 0));
+  const std::uint64_t base = (kStackTop - 16) - 7 * 8;
+  EXPECT_EQ(p.word(base + 24), (std::uint64_t{1} << 32) | (pv::FLAT_KERNEL_CS & ~3u));
+  EXPECT_EQ(p.word(base + 32) & (1u << 9), 0u);  // IF clear: events were masked
+  EXPECT_EQ(p.shared.vcpu_info[0].evtchn_upcall_mask, 1);
+  Pv q;
+  q.vcpu.pv.traps[3] = GuestEntry{kHandler, true, 3};
+  auto c2 = q.ctx();
+  ASSERT_TRUE(deliver_exception(c2, 3, false, 0));
+  EXPECT_EQ(q.shared.vcpu_info[0].evtchn_upcall_mask, 1);  // TI_IF: masked on delivery
+}
+
+TEST(BounceFrame, FromUserModeSwitchesToTheKernelStack) {
+  Pv p;
+  p.vcpu.kernel_mode = false;
+  p.vcpu.user_root_mfn = 5;
+  p.vcpu.pv.kernel_sp = kStackTop - 0x100;
+  p.regs.cs = pv::FLAT_USER_CS;
+  p.regs.rsp = 0x7000;  // user stack, not mapped in the fake: must not be touched
+  p.vcpu.pv.traps[14] = GuestEntry{kHandler, false, 0};
+  auto ctx = p.ctx();
+  ASSERT_TRUE(deliver_exception(ctx, 14, true, 0x6, 0x1000));
+  EXPECT_TRUE(p.vcpu.kernel_mode);
+  EXPECT_EQ(p.cpu.toggles, 1);
+  const std::uint64_t base = (kStackTop - 0x100) - 8 * 8;
+  EXPECT_EQ(p.regs.rsp, base);
+  EXPECT_EQ(p.word(base + 16), 0x6u | 4u);            // U/S set: user-mode fault
+  EXPECT_EQ(p.word(base + 32), pv::FLAT_USER_CS);     // RPL 3 kept
+  EXPECT_EQ(p.word(base + 48), 0x7000u);
+}
+
+TEST(BounceFrame, HostileStatesCrashOnlyTheDomain) {
+  {
+    Pv p;  // no handler
+    auto ctx = p.ctx();
+    EXPECT_FALSE(deliver_exception(ctx, 13, true, 0));
+    EXPECT_TRUE(p.domain.is_shut_down());
+  }
+  {
+    Pv p;  // stack in the hypervisor range
+    p.vcpu.pv.traps[6] = GuestEntry{kHandler, false, 0};
+    p.regs.rsp = 0xFFFF830000001000ull;
+    auto ctx = p.ctx();
+    EXPECT_FALSE(deliver_exception(ctx, 6, false, 0));
+    EXPECT_EQ(p.domain.shutdown_reason(), 3u);
+  }
+  {
+    Pv p;  // unmapped stack
+    p.vcpu.pv.traps[6] = GuestEntry{kHandler, false, 0};
+    p.regs.rsp = 0x400000;
+    auto ctx = p.ctx();
+    EXPECT_FALSE(deliver_exception(ctx, 6, false, 0));
+    EXPECT_TRUE(p.domain.is_shut_down());
+  }
+}
+
+TEST(UserSyscall, GoesToTheCallbackOrBecomesUd) {
+  Pv p;
+  p.vcpu.kernel_mode = false;
+  p.vcpu.user_root_mfn = 9;
+  p.vcpu.pv.kernel_sp = kStackTop;
+  p.regs.cs = pv::FLAT_USER_CS;
+  p.regs.rip = 0x401002;
+  p.regs.rflags = 0x646;  // DF set
+  p.vcpu.pv.syscall_callback = GuestEntry{kHandler, true, 0};
+  auto ctx = p.ctx();
+  ASSERT_TRUE(deliver_user_syscall(ctx));
+  EXPECT_EQ(p.regs.rip, kHandler);
+  EXPECT_EQ(p.regs.rsp, kStackTop - 7 * 8);
+  EXPECT_EQ(p.shared.vcpu_info[0].evtchn_upcall_mask, 1);
+  EXPECT_EQ(p.word(kStackTop - 7 * 8 + 24) & 0xFFFF, pv::FLAT_USER_CS);
+  Pv q;
+  q.vcpu.kernel_mode = false;
+  q.vcpu.user_root_mfn = 9;
+  q.vcpu.pv.kernel_sp = kStackTop;
+  q.regs.rip = 0x401002;
+  q.vcpu.pv.traps[6] = GuestEntry{kHandler, false, 0};
+  auto c2 = q.ctx();
+  ASSERT_TRUE(deliver_user_syscall(c2));  // no callback: #UD at the syscall itself
+  EXPECT_EQ(q.word(kStackTop - 7 * 8 + 16), 0x401000u);
+}
+
+TEST(SoftInterrupt, DplAgainstGuestMode) {
+  Pv p;
+  p.vcpu.pv.traps[0x80] = GuestEntry{kHandler, false, 3};
+  p.vcpu.pv.traps[0x81] = GuestEntry{kHandler, false, 1};
+  p.vcpu.pv.traps[0x82] = GuestEntry{kHandler, false, 0};
+  EXPECT_TRUE(soft_interrupt_permitted(p.vcpu, 0x80));
+  EXPECT_TRUE(soft_interrupt_permitted(p.vcpu, 0x81));
+  EXPECT_FALSE(soft_interrupt_permitted(p.vcpu, 0x82));
+  p.vcpu.kernel_mode = false;
+  EXPECT_TRUE(soft_interrupt_permitted(p.vcpu, 0x80));
+  EXPECT_FALSE(soft_interrupt_permitted(p.vcpu, 0x81));
+}
+
+TEST(Iret, RestoresStateAndUpcallMask) {
+  Pv p;
+  pv::iret_context frame{0xAAAA, 0xBBBB, 0xCCCC, 0, 0xFFFFFFFF80009000ull, pv::FLAT_KERNEL_CS & ~3u,
+                         0x3202 /* IF + IOPL 3 */, kStackTop - 0x40, pv::FLAT_KERNEL_SS & ~3u};
+  p.regs.rsp = kStackTop - 0x200;
+  std::memcpy(p.memory.at(p.regs.rsp), &frame, sizeof frame);
+  p.shared.vcpu_info[0].evtchn_upcall_mask = 1;
+  EXPECT_EQ(p.call(pv::hypercall::iret), 0xAAAA);
+  EXPECT_EQ(p.regs.rip, 0xFFFFFFFF80009000u);
+  EXPECT_EQ(p.regs.cs, pv::FLAT_KERNEL_CS);  // RPL forced to 3
+  EXPECT_EQ(p.regs.ss, pv::FLAT_KERNEL_SS);
+  EXPECT_EQ(p.regs.rflags & RFLAGS_IOPL, 0u);
+  EXPECT_EQ(p.regs.rcx, 0xCCCCu);
+  EXPECT_EQ(p.regs.r11, 0xBBBBu);
+  EXPECT_EQ(p.shared.vcpu_info[0].evtchn_upcall_mask, 0);
+  EXPECT_EQ(p.cpu.toggles, 0);
+  frame.flags = pv::VGCF_in_syscall;
+  frame.rflags = 0x2;  // IF clear: events masked on return
+  std::memcpy(p.memory.at(p.regs.rsp = kStackTop - 0x200), &frame, sizeof frame);
+  p.regs.rcx = p.regs.r11 = 7;
+  p.call(pv::hypercall::iret);
+  EXPECT_EQ(p.regs.rcx, 7u);
+  EXPECT_EQ(p.shared.vcpu_info[0].evtchn_upcall_mask, 1);
+}
+
+TEST(Iret, ToUserModeNeedsUserTablesAndBadFramesCrash) {
+  Pv p;
+  pv::iret_context frame{0, 0, 0, 0, 0x400000, pv::FLAT_USER_CS, 0x202, 0x7ff0, pv::FLAT_USER_SS};
+  p.regs.rsp = kStackTop - 0x200;
+  std::memcpy(p.memory.at(p.regs.rsp), &frame, sizeof frame);
+  p.call(pv::hypercall::iret);
+  EXPECT_TRUE(p.domain.is_shut_down());  // no user page tables
+  Pv q;
+  q.vcpu.user_root_mfn = 42;
+  q.regs.rsp = kStackTop - 0x200;
+  std::memcpy(q.memory.at(q.regs.rsp), &frame, sizeof frame);
+  q.call(pv::hypercall::iret);
+  EXPECT_FALSE(q.vcpu.kernel_mode);
+  EXPECT_EQ(q.cpu.toggles, 1);
+  Pv r;
+  r.regs.rsp = 0xFFFF830000000000ull;  // frame "in" the hypervisor
+  r.call(pv::hypercall::iret);
+  EXPECT_TRUE(r.domain.is_shut_down());
+}
+
+TEST(TrapTable, InstallsClearsAndValidates) {
+  Pv p;
+  pv::trap_info table[3] = {{14, 0, pv::FLAT_KERNEL_CS, 0, kHandler},
+                            {0x80, 3 | pv::TI_IF_FLAG, pv::FLAT_KERNEL_CS, 0, kHandler + 16},
+                            {0, 0, 0, 0, 0}};
+  std::memcpy(p.memory.at(FakeGuestMemory::kBase), table, sizeof table);
+  EXPECT_EQ(p.call(pv::hypercall::set_trap_table, FakeGuestMemory::kBase), 0);
+  EXPECT_EQ(p.vcpu.pv.traps[14].address, kHandler);
+  EXPECT_TRUE(p.vcpu.pv.traps[0x80].mask_events);
+  EXPECT_EQ(p.vcpu.pv.traps[0x80].dpl, 3);
+  table[0].address = 0x0000900000000000ull;  // non-canonical
+  std::memcpy(p.memory.at(FakeGuestMemory::kBase), table, sizeof table);
+  EXPECT_EQ(p.call(pv::hypercall::set_trap_table, FakeGuestMemory::kBase), -pv::XEN_EINVAL);
+  EXPECT_EQ(p.call(pv::hypercall::set_trap_table, 0xFFFF82D040000000ull), -pv::XEN_EFAULT);
+  EXPECT_EQ(p.call(pv::hypercall::set_trap_table, 0), 0);
+  EXPECT_EQ(p.vcpu.pv.traps[14].address, 0u);
+}
+
+TEST(Callbacks, RegisterUnregisterAndStackSwitch) {
+  Pv p;
+  auto reg = [&](std::uint16_t type, std::uint16_t flags, std::uint64_t addr) {
+    pv::callback_register r{type, flags, 0, addr};
+    std::memcpy(p.memory.at(FakeGuestMemory::kBase), &r, sizeof r);
+    return p.call(pv::hypercall::callback_op, pv::CALLBACKOP_register, FakeGuestMemory::kBase);
+  };
+  EXPECT_EQ(reg(pv::CALLBACKTYPE_event, 0, kHandler), 0);
+  EXPECT_TRUE(p.vcpu.pv.event_callback.mask_events);
+  EXPECT_EQ(reg(pv::CALLBACKTYPE_syscall, pv::CALLBACKF_mask_events, kHandler + 8), 0);
+  EXPECT_TRUE(p.vcpu.pv.syscall_callback.mask_events);
+  EXPECT_EQ(reg(pv::CALLBACKTYPE_failsafe, 0, kHandler + 16), 0);
+  EXPECT_FALSE(p.vcpu.pv.failsafe_callback.mask_events);
+  EXPECT_EQ(reg(pv::CALLBACKTYPE_nmi, 0, kHandler + 24), 0);
+  EXPECT_EQ(p.vcpu.pv.traps[2].address, kHandler + 24);
+  EXPECT_EQ(reg(9, 0, kHandler), -pv::XEN_ENOSYS);
+  EXPECT_EQ(reg(pv::CALLBACKTYPE_event, 0, 0x0000800000000000ull), -pv::XEN_EINVAL);
+  pv::callback_unregister u{pv::CALLBACKTYPE_syscall, 0};
+  std::memcpy(p.memory.at(FakeGuestMemory::kBase), &u, sizeof u);
+  EXPECT_EQ(p.call(pv::hypercall::callback_op, pv::CALLBACKOP_unregister, FakeGuestMemory::kBase), -pv::XEN_EINVAL);
+  u.type = pv::CALLBACKTYPE_nmi;
+  std::memcpy(p.memory.at(FakeGuestMemory::kBase), &u, sizeof u);
+  EXPECT_EQ(p.call(pv::hypercall::callback_op, pv::CALLBACKOP_unregister, FakeGuestMemory::kBase), 0);
+  EXPECT_EQ(p.vcpu.pv.traps[2].address, 0u);
+  EXPECT_EQ(p.call(pv::hypercall::stack_switch, pv::FLAT_KERNEL_SS & ~3u, 0xFFFF888000010000ull), 0);
+  EXPECT_EQ(p.vcpu.pv.kernel_ss, pv::FLAT_KERNEL_SS);
+  EXPECT_EQ(p.vcpu.pv.kernel_sp, 0xFFFF888000010000u);
+}
+
+TEST(SegmentBaseAndFpu, GoToThePlatformAfterValidation) {
+  Pv p;
+  EXPECT_EQ(p.call(pv::hypercall::set_segment_base, pv::SEGBASE_FS, 0x7f0000001000ull), 0);
+  EXPECT_EQ(p.call(pv::hypercall::set_segment_base, pv::SEGBASE_GS_KERNEL, 0x0000800000000000ull), -pv::XEN_EINVAL);
+  EXPECT_EQ(p.call(pv::hypercall::set_segment_base, 9, 0), -pv::XEN_EINVAL);
+  EXPECT_EQ(p.call(pv::hypercall::set_segment_base, pv::SEGBASE_GS_USER_SEL, 0x1002b), 0);
+  ASSERT_EQ(p.cpu.segment_writes.size(), 2u);
+  EXPECT_EQ(p.cpu.segment_writes[1].second, 0x2bu);
+  EXPECT_EQ(p.call(pv::hypercall::fpu_taskswitch, 1), 0);
+  EXPECT_TRUE(p.cpu.fpu_trap);
+  EXPECT_TRUE(p.vcpu.pv.virtual_ts);
+  EXPECT_EQ(p.call(pv::hypercall::fpu_taskswitch, 0), 0);
+  EXPECT_FALSE(p.cpu.fpu_trap);
+}
+
+}  // namespace
