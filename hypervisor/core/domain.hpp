@@ -86,7 +86,7 @@ class Domain {
   char name[32] = {};
   bool console_io_allowed = false;  // may write through console_io (dom0, or by boot option)
   pv::shared_info* shared_info = nullptr;  // the hypervisor's view of the shared_info page
-  std::uint32_t vm_assist = 0;             // VMASST_TYPE_* bits the guest enabled
+  std::uint64_t vm_assist = 0;             // VMASST_TYPE_* bits the guest enabled
 
  private:
   pv::domid_t id_;

@@ -20,6 +20,9 @@ struct HypercallTable {
     handlers[pv::hypercall::iret] = do_iret;
     handlers[pv::hypercall::set_segment_base] = do_set_segment_base;
     handlers[pv::hypercall::fpu_taskswitch] = do_fpu_taskswitch;
+    handlers[pv::hypercall::vm_assist] = do_vm_assist;
+    handlers[pv::hypercall::multicall] = do_multicall;
+    handlers[pv::hypercall::physdev_op] = do_physdev_op;
   }
 };
 constexpr HypercallTable kTable;

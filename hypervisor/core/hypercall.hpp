@@ -36,6 +36,7 @@ struct HypercallContext {
   const HypervisorInfo& info;
   GuestRegisters& regs;  // the calling vCPU's registers, live (iret rewrites them)
   CpuPlatform& cpu;
+  bool in_multicall = false;
 };
 
 struct HypercallArgs {
@@ -57,5 +58,8 @@ long do_callback_op(HypercallContext& ctx, const HypercallArgs& args);
 long do_iret(HypercallContext& ctx, const HypercallArgs& args);
 long do_set_segment_base(HypercallContext& ctx, const HypercallArgs& args);
 long do_fpu_taskswitch(HypercallContext& ctx, const HypercallArgs& args);
+long do_vm_assist(HypercallContext& ctx, const HypercallArgs& args);
+long do_multicall(HypercallContext& ctx, const HypercallArgs& args);
+long do_physdev_op(HypercallContext& ctx, const HypercallArgs& args);
 
 }  // namespace hv

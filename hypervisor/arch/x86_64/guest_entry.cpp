@@ -7,6 +7,7 @@
 #include <pv/sched.hpp>
 
 #include "context.hpp"
+#include "core/cpuid_policy.hpp"
 #include "core/hypercall.hpp"
 #include "core/pv_cpu.hpp"
 #include "core/log.hpp"
@@ -44,6 +45,28 @@ void handle_general_protection(HypercallContext& ctx) {
   deliver_exception(ctx, kVectorGeneralProtection, true, f.error_code);
 }
 
+CpuidRegs host_cpuid(std::uint32_t leaf, std::uint32_t subleaf) {
+  CpuidResult r = cpuid(leaf, subleaf);
+  return {r.eax, r.ebx, r.ecx, r.edx};
+}
+
+// #UD: the forced emulation prefix before cpuid asks us to emulate it; anything else is the
+// guest's own #UD.
+void handle_invalid_opcode(HypercallContext& ctx) {
+  TrapFrame& f = ctx.regs;
+  std::uint8_t insn[kForcedCpuidLength] = {};
+  if (ctx.memory.copy_from_guest(insn, f.rip, sizeof insn).ok() && is_forced_cpuid(insn)) {
+    CpuidRegs r = guest_cpuid(static_cast<std::uint32_t>(f.rax), static_cast<std::uint32_t>(f.rcx), host_cpuid);
+    f.rax = r.eax;
+    f.rbx = r.ebx;
+    f.rcx = r.ecx;
+    f.rdx = r.edx;
+    f.rip += kForcedCpuidLength;
+    return;
+  }
+  deliver_exception(ctx, 6, false, 0);
+}
+
 void handle_from_guest(HypercallContext& ctx) {
   TrapFrame& f = ctx.regs;
   if (f.vector == HV_VECTOR_SYSCALL) {
@@ -57,6 +80,7 @@ void handle_from_guest(HypercallContext& ctx) {
   }
   const auto vector = static_cast<unsigned>(f.vector);
   if (vector == kVectorGeneralProtection) return handle_general_protection(ctx);
+  if (vector == 6) return handle_invalid_opcode(ctx);
   if (vector == kVectorPageFault) {
     deliver_exception(ctx, vector, true, f.error_code, read_cr2());
     return;

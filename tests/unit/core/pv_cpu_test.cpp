@@ -283,3 +283,89 @@ TEST(SegmentBaseAndFpu, GoToThePlatformAfterValidation) {
 }
 
 }  // namespace
+
+#include "core/cpuid_policy.hpp"
+
+namespace {
+
+hv::CpuidRegs fake_host(std::uint32_t leaf, std::uint32_t) {
+  if (leaf == 1) return {0x806F8, 0, 0xFFFFFFFF & ~(1u << 31), 0xFFFFFFFF};
+  if (leaf == 0x80000001) return {0, 0, 0xFFFFFFFF, 0xFFFFFFFF};
+  return {leaf, 1, 2, 3};
+}
+
+TEST(CpuidPolicy, XenLeavesAndFiltering) {
+  auto sig = hv::guest_cpuid(0x40000000, 0, fake_host);
+  EXPECT_EQ(sig.eax, 0x40000005u);
+  char text[13] = {};
+  std::memcpy(text, &sig.ebx, 4);
+  std::memcpy(text + 4, &sig.ecx, 4);
+  std::memcpy(text + 8, &sig.edx, 4);
+  EXPECT_STREQ(text, "XenVMMXenVMM");
+  EXPECT_EQ(hv::guest_cpuid(0x40000001, 0, fake_host).eax, 0x40011u);
+  EXPECT_EQ(hv::guest_cpuid(0x40000002, 0, fake_host).ebx, 0x40000000u);
+  EXPECT_EQ(hv::guest_cpuid(0x40000006, 0, fake_host).eax, 0u);
+  auto l1 = hv::guest_cpuid(1, 0, fake_host);
+  EXPECT_TRUE(l1.ecx & (1u << 31));   // hypervisor
+  EXPECT_FALSE(l1.ecx & (1u << 5));   // VMX
+  EXPECT_FALSE(l1.ecx & (1u << 21));  // x2APIC
+  EXPECT_TRUE(l1.ecx & (1u << 26));   // XSAVE kept
+  EXPECT_FALSE(hv::guest_cpuid(0x80000001, 0, fake_host).ecx & (1u << 2));  // SVM
+  EXPECT_EQ(hv::guest_cpuid(7, 0, fake_host).ebx, 1u);  // other leaves pass through
+  const std::uint8_t forced[7] = {0x0F, 0x0B, 'x', 'e', 'n', 0x0F, 0xA2};
+  const std::uint8_t plain[7] = {0x0F, 0x0B, 'x', 'e', 'n', 0x0F, 0xA3};
+  EXPECT_TRUE(hv::is_forced_cpuid(forced));
+  EXPECT_FALSE(hv::is_forced_cpuid(plain));
+}
+
+}  // namespace
+
+#include <pv/mmu.hpp>
+#include <pv/multicall.hpp>
+#include <pv/physdev.hpp>
+#include <pv/version.hpp>
+
+namespace {
+
+TEST(VmAssist, PV64MaskAndCommands) {
+  Pv p;
+  EXPECT_EQ(p.call(pv::hypercall::vm_assist, pv::VMASST_CMD_enable, pv::VMASST_TYPE_writable_pagetables), 0);
+  EXPECT_EQ(p.domain.vm_assist, 1u << pv::VMASST_TYPE_writable_pagetables);
+  EXPECT_EQ(p.call(pv::hypercall::vm_assist, pv::VMASST_CMD_enable, pv::VMASST_TYPE_m2p_strict), 0);
+  EXPECT_EQ(p.call(pv::hypercall::vm_assist, pv::VMASST_CMD_disable, pv::VMASST_TYPE_m2p_strict), 0);
+  EXPECT_EQ(p.call(pv::hypercall::vm_assist, pv::VMASST_CMD_enable, 6), -pv::XEN_EINVAL);
+  EXPECT_EQ(p.call(pv::hypercall::vm_assist, pv::VMASST_CMD_enable, 64), -pv::XEN_EINVAL);
+  EXPECT_EQ(p.call(pv::hypercall::vm_assist, 7, pv::VMASST_TYPE_writable_pagetables), -pv::XEN_ENOSYS);
+}
+
+TEST(Multicall, RunsEachCallAndWritesResults) {
+  Pv p;
+  pv::multicall_entry calls[3] = {};
+  calls[0].op = pv::hypercall::xen_version;  // -> 4.17
+  calls[1].op = 99;                          // -> -ENOSYS
+  calls[2].op = pv::hypercall::multicall;    // nested -> -EINVAL
+  const std::uint64_t list = FakeGuestMemory::kBase + 0x1000;
+  std::memcpy(p.memory.at(list), calls, sizeof calls);
+  EXPECT_EQ(p.call(pv::hypercall::multicall, list, 3), 0);
+  std::memcpy(calls, p.memory.at(list), sizeof calls);
+  EXPECT_EQ(calls[0].result, 0x40011u);
+  EXPECT_EQ(static_cast<long>(calls[1].result), -pv::XEN_ENOSYS);
+  EXPECT_EQ(static_cast<long>(calls[2].result), -pv::XEN_EINVAL);
+  EXPECT_EQ(p.call(pv::hypercall::multicall, 0xFFFF830000000000ull, 1), -pv::XEN_EFAULT);
+  EXPECT_EQ(p.call(pv::hypercall::multicall, list, 0), 0);
+  EXPECT_EQ(p.call(pv::hypercall::multicall, list, 0xFFFFFFFF), -pv::XEN_EINVAL);
+}
+
+TEST(PhysdevOp, SetIopl) {
+  Pv p;
+  pv::physdev_set_iopl op{1};
+  std::memcpy(p.memory.at(FakeGuestMemory::kBase), &op, sizeof op);
+  EXPECT_EQ(p.call(pv::hypercall::physdev_op, pv::PHYSDEVOP_set_iopl, FakeGuestMemory::kBase), 0);
+  EXPECT_EQ(p.vcpu.pv.iopl, 1);
+  op.iopl = 4;
+  std::memcpy(p.memory.at(FakeGuestMemory::kBase), &op, sizeof op);
+  EXPECT_EQ(p.call(pv::hypercall::physdev_op, pv::PHYSDEVOP_set_iopl, FakeGuestMemory::kBase), -pv::XEN_EINVAL);
+  EXPECT_EQ(p.call(pv::hypercall::physdev_op, 1000, 0), -pv::XEN_ENOSYS);
+}
+
+}  // namespace
