@@ -15,6 +15,7 @@
 #include "core/panic.hpp"
 #include "io.hpp"
 #include "layout.hpp"
+#include "m2p.hpp"
 #include "memory.hpp"
 #include "pv_cpu_platform.hpp"
 #include "state.hpp"
@@ -120,6 +121,8 @@ void start_dom0(const BootInfo& boot, const Cmdline& cmdline) {
   HV_INFO(boot, " Boot stack:    %016lx->%016lx", l.boot_stack.start, l.boot_stack.end);
   HV_INFO(boot, " TOTAL:         %016lx->%016lx", l.v_start, l.v_end);
   HV_INFO(boot, " ENTRY ADDRESS: %016lx", l.entry);
+
+  for (std::uint64_t pfn = 0; pfn < nr_pages; ++pfn) m2p_set(*dom0_memory.frame_of_pfn(pfn), pfn);
 
   const builder::InitialRegs& r = built->regs;
   install_hypervisor_slots(r.cr3_mfn);

@@ -10,6 +10,7 @@
 #include "dom0.hpp"
 #include "io.hpp"
 #include "layout.hpp"
+#include "m2p.hpp"
 #include "memory.hpp"
 #include "power.hpp"
 #include "gdt.hpp"
@@ -128,5 +129,6 @@ extern "C" [[noreturn]] void hv_start64(std::uint32_t protocol, std::uint32_t ma
     power_off(ExitStatus::success);
   }
   memory_init(boot_info);
+  m2p_init(frame_allocator());
   start_dom0(boot_info, cmdline);
 }
