@@ -6,7 +6,9 @@
 #include <cstdint>
 #include <pv/types.hpp>
 
+#include "frame_table.hpp"
 #include "guest_registers.hpp"
+#include "mm_platform.hpp"
 
 namespace pv {
 struct shared_info;
@@ -40,15 +42,15 @@ enum class VcpuState : std::uint8_t { offline, runnable, blocked };
 
 class Vcpu {
  public:
-  constexpr Vcpu(Domain& domain, unsigned id) : domain_(domain), id_(id) {}
+  constexpr Vcpu(Domain& domain, unsigned id) : domain_(domain), id_(id) { mm.vcpu_id = id; }
   Domain& domain() const { return domain_; }
   unsigned id() const { return id_; }
 
   GuestRegisters regs{};       // saved state while not running on a CPU
-  bool kernel_mode = true;     // PV: guest kernel vs guest user (both run in ring 3)
   VcpuState state = VcpuState::offline;
-  std::uint64_t kernel_root_mfn = 0;  // kernel page-table root (CR3 in guest kernel mode)
-  std::uint64_t user_root_mfn = 0;    // user page-table root (0: none)
+  // Guest kernel vs guest user mode (both run in ring 3) and the two page-table roots, as
+  // the memory-management core keeps them (the roots hold type references).
+  VcpuMm mm{};
   PvCpuState pv;
   void* arch = nullptr;               // the arch layer's per-vCPU state (FPU area, ...)
 
@@ -68,9 +70,12 @@ class Domain {
  public:
   static constexpr unsigned kMaxVcpus = 8;
 
-  constexpr Domain(pv::domid_t id, bool privileged) : id_(id), privileged_(privileged) {}
-  pv::domid_t id() const { return id_; }
-  bool privileged() const { return privileged_; }
+  constexpr Domain(pv::domid_t id, bool privileged) {
+    memory.domid = id;
+    memory.privileged = privileged;
+  }
+  pv::domid_t id() const { return memory.domid; }
+  bool privileged() const { return memory.privileged; }
   DomainState state() const { return state_; }
   std::uint32_t shutdown_reason() const { return shutdown_reason_; }
 
@@ -86,11 +91,9 @@ class Domain {
   char name[32] = {};
   bool console_io_allowed = false;  // may write through console_io (dom0, or by boot option)
   pv::shared_info* shared_info = nullptr;  // the hypervisor's view of the shared_info page
-  std::uint64_t vm_assist = 0;             // VMASST_TYPE_* bits the guest enabled
+  DomainMemory memory{};                   // id, privilege, page counts, vm_assist bits
 
  private:
-  pv::domid_t id_;
-  bool privileged_;
   DomainState state_ = DomainState::running;
   std::uint32_t shutdown_reason_ = 0;
   Vcpu* vcpus_[kMaxVcpus] = {};

@@ -169,7 +169,8 @@ void FrameAllocator::free(Mfn mfn, unsigned order) {
 void FrameAllocator::split_to_frames(Mfn mfn, unsigned order) {
   if (order > kMaxOrder || !is_allocated(mfn, order))
     HV_PANIC("bad split of frame %#llx order %u", (unsigned long long)mfn, order);
-  for (Mfn m = mfn; m < mfn + (Mfn{1} << order); ++m) mark_allocated(static_cast<std::uint32_t>(m), 0);
+  for (Mfn m = mfn; m < mfn + (Mfn{1} << order); ++m)
+    mark_allocated(static_cast<std::uint32_t>(m), 0);
 }
 
 }  // namespace hv

@@ -61,7 +61,9 @@ class FrameAllocator {
   void split_to_frames(Mfn mfn, unsigned order);
 
   std::uint64_t free_frames() const { return free_frames_; }
-  std::uint64_t free_blocks(unsigned order) const { return order <= kMaxOrder ? counts_[order] : 0; }
+  std::uint64_t free_blocks(unsigned order) const {
+    return order <= kMaxOrder ? counts_[order] : 0;
+  }
   std::uint64_t covered_frames() const { return slots_.size(); }
   // True if `mfn` is the head of a block currently handed out with this order.
   bool is_allocated(Mfn mfn, unsigned order) const;

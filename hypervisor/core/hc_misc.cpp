@@ -27,8 +27,8 @@ long do_vm_assist(HypercallContext& ctx, const HypercallArgs& args) {
   if (type >= 64 || ((kVmAssistValid >> type) & 1) == 0) return -pv::XEN_EINVAL;
   Domain& d = ctx.vcpu.domain();
   switch (args.a1 & 0xFFFFFFFFu) {
-    case pv::VMASST_CMD_enable: d.vm_assist |= 1ull << type; return 0;
-    case pv::VMASST_CMD_disable: d.vm_assist &= ~(1ull << type); return 0;
+    case pv::VMASST_CMD_enable: d.memory.vm_assist |= 1ull << type; return 0;
+    case pv::VMASST_CMD_disable: d.memory.vm_assist &= ~(1ull << type); return 0;
     default: return -pv::XEN_ENOSYS;
   }
 }

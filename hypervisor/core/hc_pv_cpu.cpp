@@ -110,12 +110,12 @@ long do_iret(HypercallContext& ctx, const HypercallArgs&) {
     return 0;
   }
   if ((frame.cs & 3) == 3) {  // returning to guest user mode
-    if (vcpu.user_root_mfn == 0) {
+    if (vcpu.mm.guest_table_user == 0) {
       HV_WARN(guest, "d%uv%u: iret to user mode with no user page tables: crashing domain", vcpu.domain().id(), vcpu.id());
       vcpu.domain().shutdown(pv::SHUTDOWN_crash);
       return 0;
     }
-    if (vcpu.kernel_mode) ctx.cpu.toggle_guest_mode(vcpu);
+    if (vcpu.mm.kernel_mode) ctx.cpu.toggle_guest_mode(vcpu);
   }
   r.rip = frame.rip;
   r.cs = frame.cs | 3;

@@ -23,6 +23,9 @@ struct HypercallTable {
     handlers[pv::hypercall::vm_assist] = do_vm_assist;
     handlers[pv::hypercall::multicall] = do_multicall;
     handlers[pv::hypercall::physdev_op] = do_physdev_op;
+    handlers[pv::hypercall::mmu_update] = do_mmu_update;
+    handlers[pv::hypercall::mmuext_op] = do_mmuext_op;
+    handlers[pv::hypercall::update_va_mapping] = do_update_va_mapping;
   }
 };
 constexpr HypercallTable kTable;

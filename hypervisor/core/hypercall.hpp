@@ -8,6 +8,10 @@
 #include "guest_memory.hpp"
 
 namespace hv {
+class MmOps;
+}
+
+namespace hv {
 
 // Facts about the running hypervisor that hypercalls report (xen_version and friends).
 struct HypervisorInfo {
@@ -36,6 +40,7 @@ struct HypercallContext {
   const HypervisorInfo& info;
   GuestRegisters& regs;  // the calling vCPU's registers, live (iret rewrites them)
   CpuPlatform& cpu;
+  MmOps* mm = nullptr;  // the PV memory-management operations (nullptr: -ENOSYS)
   bool in_multicall = false;
 };
 
@@ -61,5 +66,8 @@ long do_fpu_taskswitch(HypercallContext& ctx, const HypercallArgs& args);
 long do_vm_assist(HypercallContext& ctx, const HypercallArgs& args);
 long do_multicall(HypercallContext& ctx, const HypercallArgs& args);
 long do_physdev_op(HypercallContext& ctx, const HypercallArgs& args);
+long do_mmu_update(HypercallContext& ctx, const HypercallArgs& args);
+long do_mmuext_op(HypercallContext& ctx, const HypercallArgs& args);
+long do_update_va_mapping(HypercallContext& ctx, const HypercallArgs& args);
 
 }  // namespace hv

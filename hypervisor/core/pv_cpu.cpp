@@ -37,7 +37,7 @@ bool create_bounce_frame(HypercallContext& ctx, const Bounce& bounce) {
     return false;
   }
   std::uint64_t sp;
-  if (!vcpu.kernel_mode) {
+  if (!vcpu.mm.kernel_mode) {
     ctx.cpu.toggle_guest_mode(vcpu);  // kernel page tables and GS: the frame goes on its stack
     sp = vcpu.pv.kernel_sp;
   } else {
@@ -90,7 +90,7 @@ bool deliver_exception(HypercallContext& ctx, unsigned vector, bool has_error_co
   if (vector == kVectorPageFault) {
     if (pv::vcpu_info* info = vcpu.info()) info->arch.cr2 = cr2;
     // The guest always runs at CPL 3, so hardware always reports a user access.
-    error_code = vcpu.kernel_mode ? (error_code & ~kPfUserBit) : (error_code | kPfUserBit);
+    error_code = vcpu.mm.kernel_mode ? (error_code & ~kPfUserBit) : (error_code | kPfUserBit);
   }
   return create_bounce_frame(ctx, Bounce{entry.address, entry.mask_events, has_error_code, error_code});
 }
@@ -109,7 +109,7 @@ bool deliver_user_syscall(HypercallContext& ctx) {
 
 bool soft_interrupt_permitted(const Vcpu& vcpu, unsigned vector) {
   const GuestEntry& e = vcpu.pv.traps[vector & 0xFF];
-  return vcpu.kernel_mode ? e.dpl >= 1 : e.dpl == 3;
+  return vcpu.mm.kernel_mode ? e.dpl >= 1 : e.dpl == 3;
 }
 
 }  // namespace hv

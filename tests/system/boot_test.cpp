@@ -53,7 +53,8 @@ TEST(Boot, PvhReportsMachineAndExitsCleanly) {
                      "CPU: ", "CPU features: ", "Memory map", "(usable)", "System RAM: ",
                      "Boot modules: 1", "ACPI: RSDP", "ACPI: S5 via PM1a_CNT", "frame allocator: ",
                      "Building a PV dom0", "ENTRY ADDRESS: ffffffff80001000", "RESULT: PASS",
-                     "d0: shutdown, reason 0", "all domains have stopped", "exiting through debug port"});
+                     "d0: shutdown, reason 0", "all domains have stopped", "no frame leaked",
+                     "exiting through debug port"});
   auto status = m.wait_exit(scaled(kBootTimeout));
   ASSERT_TRUE(status.has_value()) << m.log_tail();
   EXPECT_EQ(*status, kExitSuccess) << m.log_tail();

@@ -24,6 +24,10 @@ void PrintTo(const GuestCase& g, std::ostream* out) { *out << g.name; }
 
 const GuestCase kGuests[] = {
     {"hello", "hello-args x=1", true},
+    {"traps", "", false},
+    {"usermode", "", false},
+    {"mmu_ok", "", false},
+    {"mmu_bad", "", false},
 };
 
 const fs::path kXen = MICROXEN_XEN_BINARY;

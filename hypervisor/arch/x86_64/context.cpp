@@ -5,6 +5,7 @@
 
 #include "core/log.hpp"
 #include "core/panic.hpp"
+#include "dom0.hpp"
 #include "percpu.hpp"
 #include "power.hpp"
 #include "pv_cpu_platform.hpp"
@@ -23,6 +24,7 @@ namespace {
   for (std::size_t i = 0; i < domains.size(); ++i)
     if (domains.at(i)->privileged()) { reason = domains.at(i)->shutdown_reason(); break; }
   HV_INFO(sched, "all domains have stopped (reason %u): machine shutdown", reason);
+  destroy_dom0();
   power_off(reason == pv::SHUTDOWN_crash || reason == pv::SHUTDOWN_watchdog ? ExitStatus::failure
                                                                             : ExitStatus::success);
 }
@@ -31,7 +33,7 @@ namespace {
 
 void run_vcpu(Vcpu& vcpu) {
   CpuInfo* info = get_cpu_info();
-  HV_ASSERT(vcpu.kernel_root_mfn != 0);
+  HV_ASSERT(vcpu.mm.guest_table != 0);
   info->current = &vcpu;
   info->guest_frame = vcpu.regs;
   info->guest_frame.rflags = sanitize_guest_rflags(info->guest_frame.rflags);

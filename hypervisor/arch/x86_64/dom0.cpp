@@ -17,6 +17,7 @@
 #include "layout.hpp"
 #include "m2p.hpp"
 #include "memory.hpp"
+#include "mm.hpp"
 #include "pv_cpu_platform.hpp"
 #include "state.hpp"
 
@@ -32,13 +33,13 @@ struct FrameRun {
 
 class Dom0Memory final : public builder::BuilderTarget {
  public:
-  Status allocate(std::uint64_t nr_pages) {
-    FrameAllocator& fa = frame_allocator();
+  Status allocate(DomainMemory& owner, std::uint64_t nr_pages) {
+    FrameTable& ft = frame_table();
     std::uint64_t pfn = 0;
     unsigned order = FrameAllocator::kMaxOrder;
     while (pfn < nr_pages) {
       while (order > 0 && (std::uint64_t{1} << order) > nr_pages - pfn) --order;
-      Result<Mfn> block = fa.alloc(order);
+      Result<Mfn> block = ft.alloc_domain_frames(owner, order);
       if (!block) {
         if (order == 0) return block.status();
         --order;
@@ -70,30 +71,31 @@ class Dom0Memory final : public builder::BuilderTarget {
 constinit Dom0Memory dom0_memory;
 constinit Domain dom0{0, true};
 constinit Vcpu dom0_vcpu0{dom0, 0};
+constinit std::uint64_t dom0_free_frames_before = 0;
 
 const std::uint8_t* module_bytes(const BootModule& m) {
   if (m.base + m.size > HV_BOOT_DIRECTMAP_SIZE) HV_PANIC("boot module above 4 GiB");
   return static_cast<const std::uint8_t*>(phys_to_virt(m.base));
 }
 
-// Guests reach the hypervisor's mappings only through these L4 slots (read by nobody but
-// ring 0: the entries are supervisor-only).
-void install_hypervisor_slots(std::uint64_t l4_mfn) {
-  auto* l4 = static_cast<std::uint64_t*>(phys_to_virt(l4_mfn << 12));
-  const auto* live = static_cast<const std::uint64_t*>(phys_to_virt(read_cr3() & ~0xFFFull));
-  for (unsigned slot = 256; slot < 272; ++slot) l4[slot] = live[slot];
-}
-
 }  // namespace
+
+void destroy_dom0() {
+  if (frame_table().domain(0) == &dom0.memory) relinquish_domain(dom0, dom0_free_frames_before);
+}
 
 void start_dom0(const BootInfo& boot, const Cmdline& cmdline) {
   const BootModule& kernel = boot.modules[0];
   std::uint64_t nr_pages = cmdline.number("dom0_mem").value_or(kDefaultDom0Pages * 4096) / 4096;
   HV_INFO(boot, "*** Building a PV dom0: kernel %lu bytes, %lu pages, cmdline \"%s\"", kernel.size,
           nr_pages, kernel.cmdline);
-  if (Status s = dom0_memory.allocate(nr_pages); !s) HV_PANIC("dom0: out of memory for %lu pages", nr_pages);
-
   Mfn shared_info = alloc_zeroed_frame();
+  frame_table().share_xen_frame(shared_info, 0, true);  // dom0 maps it writable
+  dom0_free_frames_before = frame_allocator().free_frames();
+  dom0.memory.max_pages = nr_pages;
+  if (!frame_table().attach_domain(dom0.memory)) HV_PANIC("dom0: frame table full");
+  if (Status s = dom0_memory.allocate(dom0.memory, nr_pages); !s)
+    HV_PANIC("dom0: out of memory for %lu pages (%d)", nr_pages, s.code());
   auto* si = static_cast<pv::shared_info*>(phys_to_virt(shared_info << 12));
   si->vcpu_info[0].evtchn_upcall_mask = 1;  // events start masked, as Xen does
 
@@ -125,7 +127,12 @@ void start_dom0(const BootInfo& boot, const Cmdline& cmdline) {
   for (std::uint64_t pfn = 0; pfn < nr_pages; ++pfn) m2p_set(*dom0_memory.frame_of_pfn(pfn), pfn);
 
   const builder::InitialRegs& r = built->regs;
-  install_hypervisor_slots(r.cr3_mfn);
+  // Type and pin the start-of-day tables exactly as MMUEXT_PIN_L4_TABLE would (validating
+  // every entry, installing our L4 slots), then make the L4 vCPU0's root.
+  if (Status s = mm_ops().pin_table(dom0.memory, r.cr3_mfn, 4); !s)
+    HV_PANIC("dom0: its initial page tables do not validate (%d)", s.code());
+  if (Status s = mm_ops().set_initial_root(MmCaller{dom0.memory, dom0_vcpu0.mm}, r.cr3_mfn); !s)
+    HV_PANIC("dom0: cannot load its initial L4 (%d)", s.code());
   dom0.console_io_allowed = true;
   dom0.shared_info = si;
   HV_ASSERT(dom0.add_vcpu(dom0_vcpu0));
@@ -137,7 +144,6 @@ void start_dom0(const BootInfo& boot, const Cmdline& cmdline) {
   dom0_vcpu0.regs.rflags = r.rflags;
   dom0_vcpu0.regs.cs = r.cs;
   dom0_vcpu0.regs.ss = r.ss;
-  dom0_vcpu0.kernel_root_mfn = r.cr3_mfn;
   dom0_vcpu0.state = VcpuState::runnable;
   run_vcpu(dom0_vcpu0);
 }

@@ -10,4 +10,7 @@ namespace hv::x86 {
 // A dom0 that cannot be built is fatal, as in Xen ("Could not set up DOM0 guest OS").
 [[noreturn]] void start_dom0(const BootInfo& boot, const Cmdline& cmdline);
 
+// After dom0 has shut down: gives back everything it held (checked: no frame may leak).
+void destroy_dom0();
+
 }  // namespace hv::x86

@@ -70,7 +70,7 @@ void handle_invalid_opcode(HypercallContext& ctx) {
 void handle_from_guest(HypercallContext& ctx) {
   TrapFrame& f = ctx.regs;
   if (f.vector == HV_VECTOR_SYSCALL) {
-    if (ctx.vcpu.kernel_mode) {
+    if (ctx.vcpu.mm.kernel_mode) {
       HypercallArgs args{f.rdi, f.rsi, f.rdx, f.r10, f.r8};
       f.rax = static_cast<std::uint64_t>(dispatch_hypercall(ctx, f.rax, args));
     } else {
@@ -95,8 +95,12 @@ void handle_guest_entry(TrapFrame& f) {
     HV_PANIC("guest entry (vector %#lx) without a current vCPU frame", f.vector);
   CurrentGuestMemory memory;
   PvCpuPlatform cpu;
-  HypercallContext ctx{*vcpu, memory, state().info, f, cpu};
+  HypercallContext ctx{*vcpu, memory, state().info, f, cpu, state().mm};
   handle_from_guest(ctx);
+  if (vcpu->mm.reload_cr3) {  // an MMU operation replaced the current root
+    vcpu->mm.reload_cr3 = false;
+    load_guest_root(*vcpu);
+  }
   reschedule_if_needed();
 }
 

@@ -84,8 +84,8 @@ void save_vcpu_state(Vcpu& vcpu) {
   PvCpuState& pv = vcpu.pv;
   pv.fs_base = rdmsr(MSR_FS_BASE);
   std::uint64_t active = rdmsr(MSR_GS_BASE), shadow = rdmsr(MSR_KERNEL_GS_BASE);
-  pv.gs_base_kernel = vcpu.kernel_mode ? active : shadow;
-  pv.gs_base_user = vcpu.kernel_mode ? shadow : active;
+  pv.gs_base_kernel = vcpu.mm.kernel_mode ? active : shadow;
+  pv.gs_base_user = vcpu.mm.kernel_mode ? shadow : active;
   auto* a = static_cast<ArchVcpu*>(vcpu.arch);
   clts();  // saving must not trap on the guest's own TS
   if (fpu_config.xsave)
@@ -97,8 +97,8 @@ void save_vcpu_state(Vcpu& vcpu) {
 void load_vcpu_state(Vcpu& vcpu) {
   const PvCpuState& pv = vcpu.pv;
   wrmsr(MSR_FS_BASE, pv.fs_base);
-  wrmsr(MSR_GS_BASE, vcpu.kernel_mode ? pv.gs_base_kernel : pv.gs_base_user);
-  wrmsr(MSR_KERNEL_GS_BASE, vcpu.kernel_mode ? pv.gs_base_user : pv.gs_base_kernel);
+  wrmsr(MSR_GS_BASE, vcpu.mm.kernel_mode ? pv.gs_base_kernel : pv.gs_base_user);
+  wrmsr(MSR_KERNEL_GS_BASE, vcpu.mm.kernel_mode ? pv.gs_base_user : pv.gs_base_kernel);
   auto* a = static_cast<ArchVcpu*>(vcpu.arch);
   clts();
   if (fpu_config.xsave)
@@ -109,12 +109,12 @@ void load_vcpu_state(Vcpu& vcpu) {
 }
 
 void load_guest_root(const Vcpu& vcpu) {
-  std::uint64_t mfn = vcpu.kernel_mode || vcpu.user_root_mfn == 0 ? vcpu.kernel_root_mfn : vcpu.user_root_mfn;
+  std::uint64_t mfn = vcpu.mm.kernel_mode || vcpu.mm.guest_table_user == 0 ? vcpu.mm.guest_table : vcpu.mm.guest_table_user;
   asm volatile("mov %0, %%cr3" ::"r"(mfn << 12) : "memory");
 }
 
 void PvCpuPlatform::toggle_guest_mode(Vcpu& vcpu) {
-  vcpu.kernel_mode = !vcpu.kernel_mode;
+  vcpu.mm.kernel_mode = !vcpu.mm.kernel_mode;
   load_guest_root(vcpu);
   swapgs();  // the other mode's GS base becomes the active one
 }
@@ -125,19 +125,19 @@ void PvCpuPlatform::set_segment_base(Vcpu& vcpu, unsigned which, std::uint64_t v
       wrmsr(MSR_FS_BASE, value);
       break;
     case pv::SEGBASE_GS_USER:
-      wrmsr(vcpu.kernel_mode ? MSR_KERNEL_GS_BASE : MSR_GS_BASE, value);
+      wrmsr(vcpu.mm.kernel_mode ? MSR_KERNEL_GS_BASE : MSR_GS_BASE, value);
       break;
     case pv::SEGBASE_GS_KERNEL:
-      wrmsr(vcpu.kernel_mode ? MSR_GS_BASE : MSR_KERNEL_GS_BASE, value);
+      wrmsr(vcpu.mm.kernel_mode ? MSR_GS_BASE : MSR_KERNEL_GS_BASE, value);
       break;
     case pv::SEGBASE_GS_USER_SEL: {
       // Load the user %gs selector with the user base in place: swapgs around the load. A
       // selector that faults loads the null selector instead (usercopy.S's fixup).
       std::uint16_t sel = static_cast<std::uint16_t>(value);
       if (sel > 3) sel |= 3;
-      if (vcpu.kernel_mode) swapgs();
+      if (vcpu.mm.kernel_mode) swapgs();
       hv_load_gs_selector(sel);
-      if (vcpu.kernel_mode) swapgs();
+      if (vcpu.mm.kernel_mode) swapgs();
       break;
     }
     default:

@@ -53,7 +53,7 @@ std::uint64_t phys(const void* p) { return reinterpret_cast<std::uint64_t>(p) - 
   selftest_vcpu.regs.cs = HV_SEL_RING3_CS64;
   selftest_vcpu.regs.ss = HV_SEL_RING3_DS32;
   selftest_vcpu.regs.rflags = 0x202;
-  selftest_vcpu.kernel_root_mfn = phys(space.l4) >> 12;
+  selftest_vcpu.mm.guest_table = phys(space.l4) >> 12;
   selftest_vcpu.state = VcpuState::runnable;
   run_vcpu(selftest_vcpu);
 }

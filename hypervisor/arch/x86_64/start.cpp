@@ -12,6 +12,7 @@
 #include "layout.hpp"
 #include "m2p.hpp"
 #include "memory.hpp"
+#include "mm.hpp"
 #include "power.hpp"
 #include "gdt.hpp"
 #include "percpu.hpp"
@@ -130,5 +131,6 @@ extern "C" [[noreturn]] void hv_start64(std::uint32_t protocol, std::uint32_t ma
   }
   memory_init(boot_info);
   m2p_init(frame_allocator());
+  mm_init(boot_info.memory);
   start_dom0(boot_info, cmdline);
 }

@@ -5,6 +5,7 @@
 #include "core/boot_info.hpp"
 #include "core/domain_registry.hpp"
 #include "core/hypercall.hpp"
+#include "core/mm_ops.hpp"
 
 namespace hv::x86 {
 
@@ -12,6 +13,7 @@ struct GlobalState {
   BootInfo boot;
   HypervisorInfo info;
   DomainRegistry domains;
+  MmOps* mm = nullptr;  // set once the frame table exists (mm_init)
 };
 
 GlobalState& state();

@@ -12,7 +12,7 @@ class FakeCpu final : public hv::CpuPlatform {
   bool fpu_trap = false;
 
   void toggle_guest_mode(hv::Vcpu& vcpu) override {
-    vcpu.kernel_mode = !vcpu.kernel_mode;
+    vcpu.mm.kernel_mode = !vcpu.mm.kernel_mode;
     ++toggles;
   }
   void set_segment_base(hv::Vcpu&, unsigned which, std::uint64_t value) override {

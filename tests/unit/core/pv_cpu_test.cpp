@@ -94,15 +94,15 @@ TEST(BounceFrame, MaskedEventsShowInCsAndRflagsAndInterruptGatesMask) {
 
 TEST(BounceFrame, FromUserModeSwitchesToTheKernelStack) {
   Pv p;
-  p.vcpu.kernel_mode = false;
-  p.vcpu.user_root_mfn = 5;
+  p.vcpu.mm.kernel_mode = false;
+  p.vcpu.mm.guest_table_user = 5;
   p.vcpu.pv.kernel_sp = kStackTop - 0x100;
   p.regs.cs = pv::FLAT_USER_CS;
   p.regs.rsp = 0x7000;  // user stack, not mapped in the fake: must not be touched
   p.vcpu.pv.traps[14] = GuestEntry{kHandler, false, 0};
   auto ctx = p.ctx();
   ASSERT_TRUE(deliver_exception(ctx, 14, true, 0x6, 0x1000));
-  EXPECT_TRUE(p.vcpu.kernel_mode);
+  EXPECT_TRUE(p.vcpu.mm.kernel_mode);
   EXPECT_EQ(p.cpu.toggles, 1);
   const std::uint64_t base = (kStackTop - 0x100) - 8 * 8;
   EXPECT_EQ(p.regs.rsp, base);
@@ -138,8 +138,8 @@ TEST(BounceFrame, HostileStatesCrashOnlyTheDomain) {
 
 TEST(UserSyscall, GoesToTheCallbackOrBecomesUd) {
   Pv p;
-  p.vcpu.kernel_mode = false;
-  p.vcpu.user_root_mfn = 9;
+  p.vcpu.mm.kernel_mode = false;
+  p.vcpu.mm.guest_table_user = 9;
   p.vcpu.pv.kernel_sp = kStackTop;
   p.regs.cs = pv::FLAT_USER_CS;
   p.regs.rip = 0x401002;
@@ -152,8 +152,8 @@ TEST(UserSyscall, GoesToTheCallbackOrBecomesUd) {
   EXPECT_EQ(p.shared.vcpu_info[0].evtchn_upcall_mask, 1);
   EXPECT_EQ(p.word(kStackTop - 7 * 8 + 24) & 0xFFFF, pv::FLAT_USER_CS);
   Pv q;
-  q.vcpu.kernel_mode = false;
-  q.vcpu.user_root_mfn = 9;
+  q.vcpu.mm.kernel_mode = false;
+  q.vcpu.mm.guest_table_user = 9;
   q.vcpu.pv.kernel_sp = kStackTop;
   q.regs.rip = 0x401002;
   q.vcpu.pv.traps[6] = GuestEntry{kHandler, false, 0};
@@ -170,7 +170,7 @@ TEST(SoftInterrupt, DplAgainstGuestMode) {
   EXPECT_TRUE(soft_interrupt_permitted(p.vcpu, 0x80));
   EXPECT_TRUE(soft_interrupt_permitted(p.vcpu, 0x81));
   EXPECT_FALSE(soft_interrupt_permitted(p.vcpu, 0x82));
-  p.vcpu.kernel_mode = false;
+  p.vcpu.mm.kernel_mode = false;
   EXPECT_TRUE(soft_interrupt_permitted(p.vcpu, 0x80));
   EXPECT_FALSE(soft_interrupt_permitted(p.vcpu, 0x81));
 }
@@ -208,11 +208,11 @@ TEST(Iret, ToUserModeNeedsUserTablesAndBadFramesCrash) {
   p.call(pv::hypercall::iret);
   EXPECT_TRUE(p.domain.is_shut_down());  // no user page tables
   Pv q;
-  q.vcpu.user_root_mfn = 42;
+  q.vcpu.mm.guest_table_user = 42;
   q.regs.rsp = kStackTop - 0x200;
   std::memcpy(q.memory.at(q.regs.rsp), &frame, sizeof frame);
   q.call(pv::hypercall::iret);
-  EXPECT_FALSE(q.vcpu.kernel_mode);
+  EXPECT_FALSE(q.vcpu.mm.kernel_mode);
   EXPECT_EQ(q.cpu.toggles, 1);
   Pv r;
   r.regs.rsp = 0xFFFF830000000000ull;  // frame "in" the hypervisor
@@ -330,7 +330,7 @@ namespace {
 TEST(VmAssist, PV64MaskAndCommands) {
   Pv p;
   EXPECT_EQ(p.call(pv::hypercall::vm_assist, pv::VMASST_CMD_enable, pv::VMASST_TYPE_writable_pagetables), 0);
-  EXPECT_EQ(p.domain.vm_assist, 1u << pv::VMASST_TYPE_writable_pagetables);
+  EXPECT_EQ(p.domain.memory.vm_assist, 1u << pv::VMASST_TYPE_writable_pagetables);
   EXPECT_EQ(p.call(pv::hypercall::vm_assist, pv::VMASST_CMD_enable, pv::VMASST_TYPE_m2p_strict), 0);
   EXPECT_EQ(p.call(pv::hypercall::vm_assist, pv::VMASST_CMD_disable, pv::VMASST_TYPE_m2p_strict), 0);
   EXPECT_EQ(p.call(pv::hypercall::vm_assist, pv::VMASST_CMD_enable, 6), -pv::XEN_EINVAL);

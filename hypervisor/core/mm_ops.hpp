@@ -1,0 +1,111 @@
+// MmOps: the PV memory-management hypercalls (mmu_update, mmuext_op, update_va_mapping,
+// vm_assist), writable-page-table emulation and domain teardown, over already-copied-in
+// arguments. Every change goes through PageTableValidator and FrameTable; nothing here may
+// write a page-table entry, change a frame's type or drop a reference any other way.
+#pragma once
+#include <cstdint>
+#include <span>
+
+#include "frame_table.hpp"
+#include "mm_platform.hpp"
+#include "page_type.hpp"
+#include "pv/errno.hpp"
+#include "pv/mmu.hpp"
+#include "result.hpp"
+
+namespace hv {
+
+// Everything the operations work on; the kernel builds one at boot, tests over a fake machine.
+struct MmContext {
+  FrameTable& frames;
+  PageTableValidator& validator;
+  MachineMemory& memory;
+  TlbFlusher& tlb;
+  M2PTable& m2p;
+  XenL4Slots& xen;
+  VcpuMaskReader& vcpumask;
+};
+
+// The calling vCPU and its domain.
+struct MmCaller {
+  DomainMemory& domain;
+  VcpuMm& vcpu;
+};
+
+class MmOps {
+ public:
+  explicit MmOps(const MmContext& ctx) : c_(ctx) {}
+
+  // mmu_update: processes `reqs` in order, stopping at the first failure; `done` = number
+  // that succeeded. `foreigndom`: DOMID_SELF, or (privileged) the domain whose frames L1
+  // entries may name / whose M2P entries may be set. Returns 0 or the failing request's errno.
+  Status mmu_update(MmCaller caller, std::span<const pv::mmu_update> reqs, unsigned& done,
+                    std::uint32_t foreigndom);
+  // mmuext_op: same batching rules.
+  Status mmuext_op(MmCaller caller, std::span<const pv::mmuext_op> ops, unsigned& done,
+                   pv::domid_t foreigndom);
+  // update_va_mapping: replaces the L1 entry mapping `va` in the caller's current kernel
+  // tables, then flushes per `flags` (UVMF_*; a vCPU bitmap pointer is OR-ed in for MULTI).
+  Status update_va_mapping(MmCaller caller, std::uint64_t va, std::uint64_t new_pte,
+                           std::uint64_t flags);
+  // vm_assist(cmd, type).
+  Status vm_assist(DomainMemory& d, unsigned cmd, unsigned type);
+
+  // Writable page tables. ptwr_target: for a write fault at `va` in guest kernel mode, the
+  // machine address the write would hit if it is one to emulate (VMASST writable_pagetables
+  // on; the kernel-table L1 entry for va present and read-only; its frame an L1 table of the
+  // caller). Any error: not ours, forward the #PF.
+  Result<std::uint64_t> ptwr_target(MmCaller caller, std::uint64_t va);
+  // One decoded store of `width` (1, 2, 4, 8) bytes at machine address `maddr` inside an L1
+  // table of the caller, naturally aligned: validated like an mmu_update of the whole entry.
+  // An error means the instruction is not emulated (forward the #PF).
+  Status ptwr_emulated_write(MmCaller caller, std::uint64_t maddr, std::uint64_t value,
+                             unsigned width);
+  // A locked cmpxchg: the entry is replaced only if it still holds `expected`; `observed`
+  // receives what was there (the caller compares, as the instruction does).
+  Status ptwr_emulated_cmpxchg(MmCaller caller, std::uint64_t maddr, std::uint64_t expected,
+                               std::uint64_t desired, unsigned width, std::uint64_t& observed);
+
+  // Domain destruction: drops every vCPU's roots, unpins everything, lets the devalidation
+  // cascade drop every reference the domain's tables hold, and releases the allocation
+  // reference of each frame (frames still mapped elsewhere are freed when that ends).
+  void relinquish(DomainMemory& d, std::span<VcpuMm> vcpus);
+
+  // Installs a root for a vCPU outside a hypercall (domain builder / VCPUOP_initialise):
+  // validates `mfn` as an L4 (taking the references) and makes it the kernel root.
+  Status set_initial_root(MmCaller caller, Mfn mfn) { return new_guest_cr3(caller, mfn); }
+  // Pins a table the domain builder wrote into `d`'s frames as an L`level` (1..4) table:
+  // validates it (and everything below it) exactly as MMUEXT_PIN_L<level>_TABLE would.
+  Status pin_table(const DomainMemory& d, Mfn mfn, unsigned level) {
+    if (level < 1 || level > 4) return Status::error(-pv::XEN_EINVAL);
+    return pin(d.domid, mfn, table_type(level));
+  }
+
+ private:
+  Status normal_pt_update(MmCaller caller, const pv::mmu_update& req, pv::domid_t pg_owner,
+                          bool& flush_linear);
+  Status machphys_update(MmCaller caller, const pv::mmu_update& req, pv::domid_t pg_owner);
+  Status resolve_pg_owner(const DomainMemory& d, std::uint32_t foreigndom, pv::domid_t& out);
+  Status one_mmuext(MmCaller caller, const pv::mmuext_op& op, pv::domid_t pg_owner);
+  Status pin(pv::domid_t pg_owner, Mfn mfn, PageType type);
+  Status unpin(pv::domid_t pg_owner, Mfn mfn);
+  Status new_guest_cr3(MmCaller caller, Mfn mfn);
+  Status new_user_baseptr(MmCaller caller, Mfn mfn);
+  Status flush_op(MmCaller caller, const pv::mmuext_op& op);
+  Status set_ldt(MmCaller caller, const pv::mmuext_op& op);
+  Status clear_page(pv::domid_t pg_owner, Mfn mfn);
+  Status copy_page(pv::domid_t pg_owner, Mfn dst, Mfn src);
+  Result<Mfn> guest_l1_table(const VcpuMm& v, std::uint64_t va);
+  Status ptwr_update(MmCaller caller, std::uint64_t maddr, const std::uint64_t* expected,
+                     std::uint64_t value, unsigned width, std::uint64_t& observed);
+  bool table_locked(Mfn mfn) const;
+  bool ram(Mfn mfn) const;
+
+  MmContext c_;
+};
+
+// Xen's __addr_ok for 64-bit PV: a guest linear address below the canonical hole's start or
+// at/above the end of the hypervisor range.
+bool guest_addr_ok(std::uint64_t va);
+
+}  // namespace hv
