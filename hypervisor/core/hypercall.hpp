@@ -16,6 +16,10 @@ namespace hv {
 // Facts about the running hypervisor that hypercalls report (xen_version and friends).
 struct HypervisorInfo {
   const char* cmdline = "";
+  std::uint64_t max_page = 0;        // highest machine frame + 1 (XENMEM_maximum_ram_page)
+  std::uint64_t m2p_first_mfn = 0;   // the M2P table: machine-contiguous frames
+  std::uint64_t m2p_frames = 0;
+  const MemoryMap* machine_map = nullptr;  // the host memory map (XENMEM_machine_memory_map)
 };
 
 // The CPU effects of PV state changes, implemented by the arch layer (and faked in tests).
@@ -69,5 +73,6 @@ long do_physdev_op(HypercallContext& ctx, const HypercallArgs& args);
 long do_mmu_update(HypercallContext& ctx, const HypercallArgs& args);
 long do_mmuext_op(HypercallContext& ctx, const HypercallArgs& args);
 long do_update_va_mapping(HypercallContext& ctx, const HypercallArgs& args);
+long do_memory_op(HypercallContext& ctx, const HypercallArgs& args);
 
 }  // namespace hv

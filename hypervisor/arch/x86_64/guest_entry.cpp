@@ -70,6 +70,10 @@ void handle_invalid_opcode(HypercallContext& ctx) {
 void handle_from_guest(HypercallContext& ctx) {
   TrapFrame& f = ctx.regs;
   if (f.vector == HV_VECTOR_SYSCALL) {
+    // `syscall` left the return rip in %rcx and rflags in %r11; the entry stub needed %rcx
+    // for its jump, so put back what the guest architecturally has there.
+    f.rcx = f.rip;
+    f.r11 = f.rflags;
     if (ctx.vcpu.mm.kernel_mode) {
       HypercallArgs args{f.rdi, f.rsi, f.rdx, f.r10, f.r8};
       f.rax = static_cast<std::uint64_t>(dispatch_hypercall(ctx, f.rax, args));

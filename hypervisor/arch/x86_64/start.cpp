@@ -132,5 +132,9 @@ extern "C" [[noreturn]] void hv_start64(std::uint32_t protocol, std::uint32_t ma
   memory_init(boot_info);
   m2p_init(frame_allocator());
   mm_init(boot_info.memory);
+  state().info.max_page = m2p_entries();
+  state().info.m2p_first_mfn = m2p_first_mfn();
+  state().info.m2p_frames = m2p_frames();
+  state().info.machine_map = &boot_info.memory;
   start_dom0(boot_info, cmdline);
 }

@@ -369,3 +369,41 @@ TEST(PhysdevOp, SetIopl) {
 }
 
 }  // namespace
+
+#include <pv/memory.hpp>
+
+namespace {
+
+TEST(MemoryOp, DescribesMemoryAndTheM2P) {
+  Pv p;
+  p.info.max_page = 0x20000;
+  p.info.m2p_first_mfn = 0x1fe00;
+  p.info.m2p_frames = 600;  // two 2 MiB extents
+  p.domain.memory.tot_pages = 100;
+  p.domain.memory.max_pages = 200;
+  EXPECT_EQ(p.call(pv::hypercall::memory_op, pv::XENMEM_maximum_ram_page), 0x20000);
+  pv::domid_t self = pv::DOMID_SELF, other = 7;
+  std::memcpy(p.memory.at(FakeGuestMemory::kBase), &self, sizeof self);
+  EXPECT_EQ(p.call(pv::hypercall::memory_op, pv::XENMEM_current_reservation, FakeGuestMemory::kBase), 100);
+  EXPECT_EQ(p.call(pv::hypercall::memory_op, pv::XENMEM_maximum_reservation, FakeGuestMemory::kBase), 200);
+  std::memcpy(p.memory.at(FakeGuestMemory::kBase), &other, sizeof other);
+  EXPECT_EQ(p.call(pv::hypercall::memory_op, pv::XENMEM_current_reservation, FakeGuestMemory::kBase), -pv::XEN_ESRCH);
+
+  const std::uint64_t list_va = FakeGuestMemory::kBase + 0x100, out_va = FakeGuestMemory::kBase + 0x200;
+  pv::xen_machphys_mfn_list list{8, 0, {out_va}, 0};
+  std::memcpy(p.memory.at(list_va), &list, sizeof list);
+  EXPECT_EQ(p.call(pv::hypercall::memory_op, pv::XENMEM_machphys_mfn_list, list_va), 0);
+  std::memcpy(&list, p.memory.at(list_va), sizeof list);
+  EXPECT_EQ(list.nr_extents, 2u);
+  EXPECT_EQ(p.word(out_va + 8), 0x1fe00u + 512);
+
+  pv::xen_machphys_mapping m{};
+  EXPECT_EQ(p.call(pv::hypercall::memory_op, pv::XENMEM_machphys_mapping, list_va), 0);
+  std::memcpy(&m, p.memory.at(list_va), sizeof m);
+  EXPECT_EQ(m.v_start, pv::MACH2PHYS_VIRT_START);
+  EXPECT_EQ(m.max_mfn, pv::MACH2PHYS_NR_ENTRIES - 1);  // unprivileged: the whole range
+  EXPECT_EQ(p.call(pv::hypercall::memory_op, pv::XENMEM_memory_map, list_va), -pv::XEN_ENOSYS);
+  EXPECT_EQ(p.call(pv::hypercall::memory_op, pv::XENMEM_machine_memory_map, list_va), -pv::XEN_EPERM);
+}
+
+}  // namespace
