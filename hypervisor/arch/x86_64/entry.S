@@ -91,8 +91,16 @@ hv_enter_frame:
  * 64-bit immediates (at label + 2) with that CPU's scratch slot and frame top: `syscall`
  * leaves %rsp pointing at the guest's stack and no free register, so the only safe first
  * step is a store to an absolute address (Xen's stubs do the same). */
-        .globl syscall_stub_template, syscall_stub_template_end
+        .globl syscall_stub_template, syscall_stub_template_end, syscall_stub_floor_prefix
         .globl syscall_stub_patch_scratch1, syscall_stub_patch_top, syscall_stub_patch_scratch2
+/* Benchmark builds only (boot option bench_floor): hypercall 63 returns at once with sysret,
+ * the floor an empty ring 3 -> ring 0 -> ring 3 round trip costs on this machine. %rcx holds
+ * the return address `syscall` itself stored, so it is canonical. Copied in front of the
+ * template, so the jne lands on the template's first instruction. */
+syscall_stub_floor_prefix:
+        cmp     $63, %eax
+        jne     syscall_stub_template
+        sysretq
 syscall_stub_template:
 syscall_stub_patch_scratch1:
         movabs  %rax, 0x1111111111111111        /* park %rax */
