@@ -46,6 +46,8 @@ exception_common:
         push    %r15
         mov     %rsp, %rdi
         call    hv_exception
+        cmpq    $HV_VECTOR_SYSRET, 15 * 8(%rsp)
+        je      sysret_return
 exception_return_regs:
         pop     %r15
         pop     %r14
@@ -79,6 +81,28 @@ exception_iretq_fault:
         .balign 8
         .quad exception_iretq, exception_iretq_fault
         .text
+
+/* The fast way back from a hypercall: guest_entry.cpp checked that the frame is exactly what
+ * sysretq produces (rip = rcx, rflags = r11, flat 64-bit selectors, canonical rip), so the
+ * guest cannot tell it from iretq. sysretq does not load %rsp: it comes from the frame. */
+sysret_return:
+        pop     %r15
+        pop     %r14
+        pop     %r13
+        pop     %r12
+        pop     %r11
+        pop     %r10
+        pop     %r9
+        pop     %r8
+        pop     %rbp
+        pop     %rdi
+        pop     %rsi
+        pop     %rdx
+        pop     %rcx
+        pop     %rbx
+        pop     %rax
+        mov     (16 + 24)(%rsp), %rsp           /* frame rsp: past vector, error, rip, cs, rflags */
+        sysretq
 
 /* [[noreturn]] void hv_enter_frame(TrapFrame* frame): resume the state in `frame` (which
  * must be a CpuInfo.guest_frame: the stack below it is reused from scratch). */

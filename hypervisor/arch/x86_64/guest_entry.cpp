@@ -92,6 +92,18 @@ void handle_from_guest(HypercallContext& ctx) {
   if (vector < 32) deliver_exception(ctx, vector, vector_has_error_code(vector), f.error_code);
 }
 
+// sysretq is cheaper than iretq but only reproduces one state exactly: rip = rcx, rflags =
+// r11, the flat 64-bit selectors, and (XSA-7: sysret faults in ring 0 on a non-canonical
+// rcx) a canonical rip. Anything else (iret, bounces, exceptions) returns with iretq.
+void choose_return_path(CpuInfo& info) {
+  TrapFrame& f = info.guest_frame;
+  if (info.current == nullptr || f.vector != HV_VECTOR_SYSCALL) return;
+  const bool canonical = f.rip < 0x0000800000000000ull || f.rip >= 0xFFFF800000000000ull;
+  if (canonical && f.rcx == f.rip && f.r11 == f.rflags && f.cs == HV_SEL_RING3_CS64 &&
+      f.ss == HV_SEL_RING3_DS32)
+    f.vector = HV_VECTOR_SYSRET;
+}
+
 void handle_guest_entry(TrapFrame& f) {
   CpuInfo* info = get_cpu_info();
   Vcpu* vcpu = info->current;
@@ -105,7 +117,8 @@ void handle_guest_entry(TrapFrame& f) {
     vcpu->mm.reload_cr3 = false;
     load_guest_root(*vcpu);
   }
-  reschedule_if_needed();
+  reschedule_if_needed();  // returns only if this vCPU goes on running
+  choose_return_path(*info);
 }
 
 }  // namespace

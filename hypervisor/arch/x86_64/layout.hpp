@@ -29,6 +29,8 @@
 #define HV_CPU_INFO_SIZE 256
 /* Pseudo vector recorded in the frame for a guest `syscall` (not an IDT vector). */
 #define HV_VECTOR_SYSCALL 0x100
+/* Set in the frame by guest_entry.cpp when the return may use sysretq (see entry.S). */
+#define HV_VECTOR_SYSRET 0x101
 
 #ifndef __ASSEMBLER__
 #include <cstdint>
