@@ -34,6 +34,13 @@ struct PvCpuState {
   std::uint64_t fs_base = 0, gs_base_kernel = 0, gs_base_user = 0;
   bool virtual_ts = false;      // fpu_taskswitch: the guest's CR0.TS
   std::uint8_t iopl = 0;        // physdev_op set_iopl: the guest's virtual IOPL
+  // set_gdt: the guest's descriptor frames (each holding a seg_desc type ref) and entry
+  // count; the arch keeps a copy of the frames in GDT pages 0-13 of the CPU running us.
+  std::uint64_t gdt_frames[14] = {};
+  unsigned gdt_ents = 0;
+  // set_debugreg: DR0-3, DR6 and DR7 with Xen's reserved-bit fixups (Xen's initial values).
+  std::uint64_t dr[4] = {};
+  std::uint64_t dr6 = 0xffff0ff0, dr7 = 0x400;
 };
 
 class Domain;

@@ -27,6 +27,10 @@ struct HypercallTable {
     handlers[pv::hypercall::mmuext_op] = do_mmuext_op;
     handlers[pv::hypercall::update_va_mapping] = do_update_va_mapping;
     handlers[pv::hypercall::memory_op] = do_memory_op;
+    handlers[pv::hypercall::set_gdt] = do_set_gdt;
+    handlers[pv::hypercall::update_descriptor] = do_update_descriptor;
+    handlers[pv::hypercall::set_debugreg] = do_set_debugreg;
+    handlers[pv::hypercall::get_debugreg] = do_get_debugreg;
   }
 };
 constexpr HypercallTable kTable;

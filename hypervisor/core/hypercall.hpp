@@ -33,6 +33,9 @@ class CpuPlatform {
   virtual void set_segment_base(Vcpu& vcpu, unsigned which, std::uint64_t value) = 0;
   // Makes the hardware CR0.TS follow the guest's virtual TS.
   virtual void set_fpu_trap(bool ts) = 0;
+  // Copies the vCPU's validated GDT frames (vcpu.pv.gdt_frames) into the running CPU's GDT
+  // pages 0-13 after set_gdt or update_descriptor changed them.
+  virtual void load_gdt_copy(const Vcpu& vcpu) = 0;
 
  protected:
   ~CpuPlatform() = default;
@@ -74,5 +77,9 @@ long do_mmu_update(HypercallContext& ctx, const HypercallArgs& args);
 long do_mmuext_op(HypercallContext& ctx, const HypercallArgs& args);
 long do_update_va_mapping(HypercallContext& ctx, const HypercallArgs& args);
 long do_memory_op(HypercallContext& ctx, const HypercallArgs& args);
+long do_set_gdt(HypercallContext& ctx, const HypercallArgs& args);
+long do_update_descriptor(HypercallContext& ctx, const HypercallArgs& args);
+long do_set_debugreg(HypercallContext& ctx, const HypercallArgs& args);
+long do_get_debugreg(HypercallContext& ctx, const HypercallArgs& args);
 
 }  // namespace hv

@@ -35,6 +35,8 @@ struct MmCaller {
 class MmOps {
  public:
   explicit MmOps(const MmContext& ctx) : c_(ctx) {}
+  // The frame table and machine memory, for the descriptor-table hypercalls.
+  const MmContext& context() const { return c_; }
 
   // mmu_update: processes `reqs` in order, stopping at the first failure; `done` = number
   // that succeeded. `foreigndom`: DOMID_SELF, or (privileged) the domain whose frames L1

@@ -15,9 +15,9 @@ namespace hv {
 
 class PageTableValidator final : public PageTypeHooks {
  public:
-  // Checks the 512 descriptors of a frame about to become a GDT/LDT page (descriptor-table code
-  // provides it; without one, seg_desc types are refused).
-  using SegDescCheck = Status (*)(const std::uint64_t* descriptors);
+  // Checks the 512 descriptors of a frame about to become a GDT/LDT page, fixing them up in
+  // place as Xen does (descriptor-table code provides it; without one, seg_desc is refused).
+  using SegDescCheck = Status (*)(std::uint64_t* descriptors);
 
   PageTableValidator(FrameTable& frames, MachineMemory& memory, TlbFlusher& tlb, XenL4Slots& xen)
       : frames_(frames), memory_(memory), tlb_(tlb), xen_(xen) {}

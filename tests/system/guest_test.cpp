@@ -28,6 +28,8 @@ const GuestCase kGuests[] = {
     {"usermode", "", true},
     {"mmu_ok", "", true},
     {"mmu_bad", "", true},
+    {"segments", "", true},
+    {"ptwr", "", true},
 };
 
 const fs::path kXen = MICROXEN_XEN_BINARY;

@@ -34,11 +34,18 @@ struct alignas(4096) CpuTables {
   alignas(16) unsigned char ist_stacks[3][4096];  // NMI, #DF, #MC
 };
 constinit CpuTables cpu_tables[HV_MAX_CPUS];
+constinit unsigned guest_pages_loaded[HV_MAX_CPUS] = {};  // guest GDT pages holding a copy
 
 void set(std::uint64_t* gdt, unsigned selector, std::uint64_t descriptor) { gdt[selector / 8] = descriptor; }
 
 }  // namespace
 
+void gdt_load_guest(unsigned cpu, const std::uint64_t* const* frames, unsigned nr_frames) {
+  std::uint64_t* gdt = cpu_tables[cpu].gdt;
+  for (unsigned i = 0; i < nr_frames && i < 14; ++i) __builtin_memcpy(gdt + i * 512, frames[i], 4096);
+  for (unsigned i = nr_frames; i < guest_pages_loaded[cpu]; ++i) __builtin_memset(gdt + i * 512, 0, 4096);
+  guest_pages_loaded[cpu] = nr_frames;
+}
 
 void gdt_init(unsigned cpu) {
   CpuTables& t = cpu_tables[cpu];

@@ -4,6 +4,7 @@
 #include <new>
 #include <pv/arch_x86_64.hpp>
 
+#include "core/descriptors.hpp"
 #include "core/log.hpp"
 #include "core/panic.hpp"
 #include "guest_memory.hpp"
@@ -92,6 +93,7 @@ void mm_init(const MemoryMap& map) {
   mm.frames.init(std::span<PageInfo>(pages, nr_frames), alloc, map);
   auto* validator = new (validator_storage) PageTableValidator(mm.frames, mm.memory, mm.tlb, mm.slots);
   mm.frames.set_hooks(validator);
+  validator->set_segdesc_check(check_segdesc_page);
   state().mm = new (ops_storage) MmOps(MmContext{mm.frames, *validator, mm.memory, mm.tlb, mm.m2p, mm.slots, mm.vcpumask});
   for (std::uint64_t i = 0; i < m2p_frames(); ++i) mm.frames.share_xen_frame(m2p_first_mfn() + i, pv::DOMID_XEN, false);
   HV_INFO(mm, "frame table: %lu frames, %lu KiB of descriptors", nr_frames, bytes >> 10);
@@ -104,6 +106,7 @@ namespace hv::x86 {
 void relinquish_domain(Domain& domain, std::uint64_t free_frames_before) {
   asm volatile("mov %0, %%cr3" ::"r"(idle_cr3) : "memory");  // never run on tables being freed
   StaticVector<VcpuMm, Domain::kMaxVcpus> vcpus;
+  for (unsigned i = 0; i < domain.vcpu_count(); ++i) destroy_gdt(domain.vcpu(i)->pv, frame_table());
   for (unsigned i = 0; i < domain.vcpu_count(); ++i) (void)vcpus.push_back(domain.vcpu(i)->mm);
   domain.memory.dying = true;
   mm_ops().relinquish(domain.memory, std::span<VcpuMm>(vcpus.begin(), vcpus.size()));

@@ -8,9 +8,11 @@
 #include "core/log.hpp"
 #include "core/panic.hpp"
 #include "cpu.hpp"
+#include "gdt.hpp"
 #include "io.hpp"
 #include "layout.hpp"
 #include "msr.hpp"
+#include "percpu.hpp"
 
 extern "C" void hv_load_gs_selector(std::uint16_t selector);
 
@@ -43,6 +45,15 @@ void xsetbv(std::uint32_t index, std::uint64_t value) {
 }
 
 void swapgs() { asm volatile("swapgs" ::: "memory"); }
+
+// The GDT copy (set_gdt's frames are typed seg_desc, so their contents are validated).
+void load_guest_gdt(const Vcpu& vcpu) {
+  const std::uint64_t* frames[14];
+  const unsigned nr_frames = (vcpu.pv.gdt_ents + 511) / 512;
+  for (unsigned i = 0; i < nr_frames; ++i)
+    frames[i] = static_cast<const std::uint64_t*>(phys_to_virt(vcpu.pv.gdt_frames[i] << 12));
+  gdt_load_guest(get_cpu_info()->cpu_id, frames, nr_frames);
+}
 
 }  // namespace
 
@@ -106,6 +117,7 @@ void load_vcpu_state(Vcpu& vcpu) {
   else
     asm volatile("fxrstor64 %0" ::"m"(a->fpu) : "memory");
   if (pv.virtual_ts) write_cr0(read_cr0() | CR0_TS);
+  load_guest_gdt(vcpu);
 }
 
 void load_guest_root(const Vcpu& vcpu) {
@@ -144,6 +156,8 @@ void PvCpuPlatform::set_segment_base(Vcpu& vcpu, unsigned which, std::uint64_t v
       break;
   }
 }
+
+void PvCpuPlatform::load_gdt_copy(const Vcpu& vcpu) { load_guest_gdt(vcpu); }
 
 void PvCpuPlatform::set_fpu_trap(bool ts) {
   std::uint64_t cr0 = read_cr0();

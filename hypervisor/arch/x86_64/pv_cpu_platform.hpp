@@ -11,6 +11,7 @@ class PvCpuPlatform final : public CpuPlatform {
   void toggle_guest_mode(Vcpu& vcpu) override;
   void set_segment_base(Vcpu& vcpu, unsigned which, std::uint64_t value) override;
   void set_fpu_trap(bool ts) override;
+  void load_gdt_copy(const Vcpu& vcpu) override;
 };
 
 // Boot: enables FXSR/XSAVE so guests have SSE/AVX, sizes the per-vCPU FPU area.

@@ -19,4 +19,6 @@ class FakeCpu final : public hv::CpuPlatform {
     segment_writes.emplace_back(which, value);
   }
   void set_fpu_trap(bool ts) override { fpu_trap = ts; }
+  int gdt_loads = 0;
+  void load_gdt_copy(const hv::Vcpu&) override { ++gdt_loads; }
 };

@@ -105,7 +105,7 @@ TEST(FrameTable, TypeChangesOnlyAtZeroTypeCount) {
 
 TEST(FrameTable, SegDescUsesInstalledChecker) {
   FakeMachine m;
-  m.validator.set_segdesc_check([](const std::uint64_t* d) {
+  m.validator.set_segdesc_check([](std::uint64_t* d) {
     return d[0] == 0 ? hv::kOk : hv::Status::error(-pv::XEN_EINVAL);
   });
   Mfn f = m.new_frame(m.d1);
