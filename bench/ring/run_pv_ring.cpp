@@ -36,7 +36,10 @@ void produce(Front& front, const RunSpec& spec, Doorbell& to_back, Doorbell& to_
     std::uint64_t seq = 0;
     while (seq < spec.ops) {
         const std::uint64_t left = spec.ops - seq;
-        const std::uint32_t want = left < spec.batch ? static_cast<std::uint32_t>(left) : spec.batch;
+        // Publish at most half a ring at a time: a batch larger than that could only be
+        // published after the back end had acked everything, serialising the two sides.
+        const std::uint32_t step = spec.batch < front.size() / 2 ? spec.batch : front.size() / 2;
+        const std::uint32_t want = left < step ? static_cast<std::uint32_t>(left) : step;
         if (front.free_requests() < want) {
             front.consume_responses(~0u, [](const Ack&) {});  // acks carry nothing we need
         }
@@ -64,7 +67,9 @@ void produce(Front& front, const RunSpec& spec, Doorbell& to_back, Doorbell& to_
 void consume(Back& back, const RunSpec& spec, Doorbell& to_back, Doorbell& to_front, std::uint64_t& errors) {
     std::uint64_t expect = 0;
     while (expect < spec.ops) {
-        const std::uint32_t n = back.consume_requests(spec.batch, [&](const Message& m) {
+        // Ack at least every half ring, so the front end can refill while we keep consuming.
+        const std::uint32_t step = spec.batch < back.size() / 2 ? spec.batch : back.size() / 2;
+        const std::uint32_t n = back.consume_requests(step, [&](const Message& m) {
             errors += !check_message(m, expect++);
             back.start_response()->seq = m.seq;  // the request's slot was just consumed
         });
