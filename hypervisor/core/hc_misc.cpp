@@ -7,30 +7,19 @@
 #include <pv/physdev.hpp>
 
 #include "hypercall.hpp"
+#include "mm_ops.hpp"
 
 namespace hv {
 namespace {
-
-// What a 64-bit PV guest may turn on (Xen's PV64_VM_ASSIST_MASK).
-constexpr std::uint64_t kVmAssistValid =
-    (1ull << pv::VMASST_TYPE_4gb_segments) | (1ull << pv::VMASST_TYPE_4gb_segments_notify) |
-    (1ull << pv::VMASST_TYPE_writable_pagetables) | (1ull << pv::VMASST_TYPE_pae_extended_cr3) |
-    (1ull << pv::VMASST_TYPE_architectural_iopl) | (1ull << pv::VMASST_TYPE_runstate_update_flag) |
-    (1ull << pv::VMASST_TYPE_m2p_strict);
 
 constexpr std::uint64_t kMaxMulticalls = 1u << 16;  // bound the work of one hypercall
 
 }  // namespace
 
 long do_vm_assist(HypercallContext& ctx, const HypercallArgs& args) {
-  const std::uint64_t type = args.a2 & 0xFFFFFFFFu;
-  if (type >= 64 || ((kVmAssistValid >> type) & 1) == 0) return -pv::XEN_EINVAL;
-  Domain& d = ctx.vcpu.domain();
-  switch (args.a1 & 0xFFFFFFFFu) {
-    case pv::VMASST_CMD_enable: d.memory.vm_assist |= 1ull << type; return 0;
-    case pv::VMASST_CMD_disable: d.memory.vm_assist &= ~(1ull << type); return 0;
-    default: return -pv::XEN_ENOSYS;
-  }
+  return MmOps::vm_assist(ctx.vcpu.domain().memory, static_cast<unsigned>(args.a1),
+                          static_cast<unsigned>(args.a2))
+      .code();
 }
 
 long do_multicall(HypercallContext& ctx, const HypercallArgs& args) {

@@ -51,7 +51,7 @@ class MmOps {
   Status update_va_mapping(MmCaller caller, std::uint64_t va, std::uint64_t new_pte,
                            std::uint64_t flags);
   // vm_assist(cmd, type).
-  Status vm_assist(DomainMemory& d, unsigned cmd, unsigned type);
+  static Status vm_assist(DomainMemory& d, unsigned cmd, unsigned type);
 
   // Writable page tables. ptwr_target: for a write fault at `va` in guest kernel mode, the
   // machine address the write would hit if it is one to emulate (VMASST writable_pagetables
