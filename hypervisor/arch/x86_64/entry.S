@@ -8,6 +8,44 @@
         .text
         .code64
 
+/* The general registers of a TrapFrame, in its order (r15 lowest). */
+        .macro push_gprs
+        push    %rax
+        push    %rbx
+        push    %rcx
+        push    %rdx
+        push    %rsi
+        push    %rdi
+        push    %rbp
+        push    %r8
+        push    %r9
+        push    %r10
+        push    %r11
+        push    %r12
+        push    %r13
+        push    %r14
+        push    %r15
+        .endm
+
+        .macro pop_gprs
+        pop     %r15
+        pop     %r14
+        pop     %r13
+        pop     %r12
+        pop     %r11
+        pop     %r10
+        pop     %r9
+        pop     %r8
+        pop     %rbp
+        pop     %rdi
+        pop     %rsi
+        pop     %rdx
+        pop     %rcx
+        pop     %rbx
+        pop     %rax
+        .endm
+
+
         .altmacro
 /* Vectors where the CPU pushes an error code itself: 8, 10-14, 17, 21, 29, 30. */
         .macro exception_stub vector
@@ -29,41 +67,13 @@ exception_stub_\vector:
 
 exception_common:
         cld
-        push    %rax
-        push    %rbx
-        push    %rcx
-        push    %rdx
-        push    %rsi
-        push    %rdi
-        push    %rbp
-        push    %r8
-        push    %r9
-        push    %r10
-        push    %r11
-        push    %r12
-        push    %r13
-        push    %r14
-        push    %r15
+        push_gprs
         mov     %rsp, %rdi
         call    hv_exception
         cmpq    $HV_VECTOR_SYSRET, 15 * 8(%rsp)
         je      sysret_return
 exception_return_regs:
-        pop     %r15
-        pop     %r14
-        pop     %r13
-        pop     %r12
-        pop     %r11
-        pop     %r10
-        pop     %r9
-        pop     %r8
-        pop     %rbp
-        pop     %rdi
-        pop     %rsi
-        pop     %rdx
-        pop     %rcx
-        pop     %rbx
-        pop     %rax
+        pop_gprs
         add     $16, %rsp                       /* vector and error code */
 exception_iretq:
         iretq
@@ -86,21 +96,7 @@ exception_iretq_fault:
  * sysretq produces (rip = rcx, rflags = r11, flat 64-bit selectors, canonical rip), so the
  * guest cannot tell it from iretq. sysretq does not load %rsp: it comes from the frame. */
 sysret_return:
-        pop     %r15
-        pop     %r14
-        pop     %r13
-        pop     %r12
-        pop     %r11
-        pop     %r10
-        pop     %r9
-        pop     %r8
-        pop     %rbp
-        pop     %rdi
-        pop     %rsi
-        pop     %rdx
-        pop     %rcx
-        pop     %rbx
-        pop     %rax
+        pop_gprs
         mov     (16 + 24)(%rsp), %rsp           /* frame rsp: past vector, error, rip, cs, rflags */
         sysretq
 
