@@ -7,6 +7,7 @@
  * r11 and the frame the C++ handler may have edited. Stubs never touch FPU/SSE state. */
 #define ENTRY_STRIDE 16
 #define HYPERCALL_IRET 23
+#include "gprs.S.inc"
 
         .section .text.traps, "ax"
         .code64
@@ -50,42 +51,14 @@ guest_failsafe_entry:
 
 guest_trap_common:
         /* Pushed in reverse TrapContext order: rax highest, r15 lowest. */
-        push    %rax
-        push    %rbx
-        push    %rcx
-        push    %rdx
-        push    %rsi
-        push    %rdi
-        push    %rbp
-        push    %r8
-        push    %r9
-        push    %r10
-        push    %r11
-        push    %r12
-        push    %r13
-        push    %r14
-        push    %r15
+        push_gprs
         mov     %rsp, %rdi                      /* guest_trap_dispatch(TrapContext*) */
         mov     %rsp, %rbx                      /* callee-saved: the unaligned frame */
         and     $-16, %rsp                      /* the frame is 8- or 16-byte aligned */
         cld
         call    guest_trap_dispatch
         mov     %rbx, %rsp
-        pop     %r15
-        pop     %r14
-        pop     %r13
-        pop     %r12
-        pop     %r11                            /* clobbered value; reloaded below */
-        pop     %r10
-        pop     %r9
-        pop     %r8
-        pop     %rbp
-        pop     %rdi
-        pop     %rsi
-        pop     %rdx
-        pop     %rcx                            /* clobbered value; reloaded below */
-        pop     %rbx
-        pop     %rax
+        pop_gprs                                /* rcx, r11: clobbered values, reloaded below */
         /* Now at vector_word, RCX, R11, [error], RIP...: rebuild an iret_context. The
          * hypercall page's iret entry pushes rcx, r11, rax below our flags word. */
         testl   $0x100, (%rsp)

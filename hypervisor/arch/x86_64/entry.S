@@ -4,46 +4,10 @@
  * of the per-CPU stack (CpuInfo.guest_frame); leaving through exception_return resumes
  * whatever the frame then says, so a guest is entered and resumed by the same path. */
 #include "layout.hpp"
+#include "gprs.S.inc"
 
         .text
         .code64
-
-/* The general registers of a TrapFrame, in its order (r15 lowest). */
-        .macro push_gprs
-        push    %rax
-        push    %rbx
-        push    %rcx
-        push    %rdx
-        push    %rsi
-        push    %rdi
-        push    %rbp
-        push    %r8
-        push    %r9
-        push    %r10
-        push    %r11
-        push    %r12
-        push    %r13
-        push    %r14
-        push    %r15
-        .endm
-
-        .macro pop_gprs
-        pop     %r15
-        pop     %r14
-        pop     %r13
-        pop     %r12
-        pop     %r11
-        pop     %r10
-        pop     %r9
-        pop     %r8
-        pop     %rbp
-        pop     %rdi
-        pop     %rsi
-        pop     %rdx
-        pop     %rcx
-        pop     %rbx
-        pop     %rax
-        .endm
 
 
         .altmacro
