@@ -141,6 +141,9 @@ bool NoteReader::next(Note& out) {
   out.type = nh.n_type;
   out.name = std::string_view(reinterpret_cast<const char*>(name), name_len);
   out.desc = area_.subspan(pos_ + sizeof(nh) + name_padded, nh.n_descsz);
+  std::uint64_t padding_at = pos_ + sizeof(nh) + name_padded + nh.n_descsz;
+  out.desc_padding = area_.subspan(padding_at, std::min<std::uint64_t>(desc_padded - nh.n_descsz,
+                                                                       area_.size() - padding_at));
   std::uint64_t advance = sizeof(nh) + name_padded + desc_padded;
   pos_ = advance >= area_.size() - pos_ ? area_.size() : pos_ + advance;
   return true;

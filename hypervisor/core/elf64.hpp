@@ -97,6 +97,9 @@ struct Note {
   std::uint32_t type = 0;
   std::string_view name{};
   std::span<const std::uint8_t> desc{};
+  // The descriptor's alignment padding (0-3 bytes, inside the area). Linux's FEATURES note
+  // is `.ascii` without a NUL; libelf reads the string on until a NUL, which the padding holds.
+  std::span<const std::uint8_t> desc_padding{};
 };
 
 // Walks the 4-byte aligned note records of one PT_NOTE segment or SHT_NOTE section.

@@ -35,10 +35,12 @@ bool starts_with(const char* s, std::string_view prefix) {
   return std::string_view(s).substr(0, prefix.size()) == prefix;
 }
 
-// String note value: must be NUL-terminated inside the descriptor.
-bool note_string(std::span<const std::uint8_t> desc, std::string_view& out) {
-  for (std::size_t i = 0; i < desc.size(); ++i) {
-    if (desc[i] == 0) {
+// String note value: NUL-terminated inside the descriptor or its padding (libelf's
+// elf_strval reads past the descriptor; Linux's FEATURES note has no NUL of its own).
+bool note_string(const elf::Note& note, std::string_view& out) {
+  const std::span<const std::uint8_t> desc = note.desc;
+  for (std::size_t i = 0; i < desc.size() + note.desc_padding.size(); ++i) {
+    if ((i < desc.size() ? desc[i] : note.desc_padding[i - desc.size()]) == 0) {
       out = std::string_view(reinterpret_cast<const char*>(desc.data()), i);
       return true;
     }
@@ -103,7 +105,7 @@ BuildStatus apply_note(KernelParams& p, const elf::Note& note) {
   const std::size_t size = note.desc.size();
   if (is_string_note(type)) {
     std::string_view s;
-    if (!note_string(note.desc, s))
+    if (!note_string(note, s))
       return build_fail(BuildError::note_malformed, "string note without NUL");
     BUILDER_TRY(apply_string_note(p, type, s));
   } else if (is_numeric_note(type)) {

@@ -41,6 +41,29 @@ microxen_fetch_xen() {
   echo "setup: Xen 4.17 for oracle tests in $dir" >&2
 }
 
+# Debian's stock kernel (package linux-image-amd64, whose dependency names the current
+# linux-image-6.1.0-N-amd64), for the Linux PV boot test: downloaded as a package file (not
+# installed on this machine), its bzImage kept as build/linux/vmlinuz. Idempotent.
+microxen_fetch_linux() {
+  local dir="$MICROXEN_ROOT/build/linux"
+  [ -s "$dir/vmlinuz" ] && return 0
+  local pkg
+  pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-/ {print $2; exit}')
+  if [ -z "$pkg" ] && [ "$(id -u)" -eq 0 ]; then
+    apt-get update -qq
+    pkg=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-/ {print $2; exit}')
+  fi
+  [ -n "$pkg" ] || { echo "setup: cannot resolve linux-image-amd64" >&2; return 1; }
+  mkdir -p "$dir/pkg"
+  (cd "$dir/pkg" && rm -f ./*.deb && apt-get download "$pkg" >&2)
+  dpkg-deb -x "$dir"/pkg/*.deb "$dir/pkg/root"
+  cp "$dir"/pkg/root/boot/vmlinuz-* "$dir/vmlinuz.tmp"
+  echo "$pkg" > "$dir/package"
+  mv "$dir/vmlinuz.tmp" "$dir/vmlinuz"
+  rm -rf "$dir/pkg"
+  echo "setup: $pkg's bzImage for the Linux boot test in $dir" >&2
+}
+
 # Configure (preset `default`, build dir build/) and build everything.
 microxen_build() {
   cd "$MICROXEN_ROOT"

@@ -49,6 +49,11 @@ inline NoteSpec note_str(std::uint32_t type, const std::string& s) {
   d.push_back(0);
   return {type, d};
 }
+// A string note emitted with `.ascii` (no NUL in the descriptor; the zero padding after it
+// ends the string), as Linux's FEATURES note is.
+inline NoteSpec note_ascii(std::uint32_t type, const std::string& s) {
+  return {type, Bytes(s.begin(), s.end())};
+}
 
 template <typename T>
 void put(Bytes& out, std::size_t off, const T& v) {
@@ -119,7 +124,7 @@ inline std::vector<NoteSpec> linux_notes(std::uint64_t entry, std::uint64_t hype
   return {
       note_str(6, "linux"), note_str(7, "2.6"), note_str(5, "xen-3.0"),
       note_u64(3, kVirtBase), note_u64(4, 0), note_u64(1, entry), note_u64(2, hypercall),
-      note_str(10, "!writable_page_tables|pae_pgdir_above_4gb"),
+      note_ascii(10, "!writable_page_tables|pae_pgdir_above_4gb"),  // 41 bytes
       note_u32(17, (1u << 0) | (1u << 11) | (1u << 15)), note_str(9, "yes"),
       note_str(8, "generic"), {13, l1_valid}, note_u32(14, 1),
       note_u64(12, 0xffff800000000000), note_u64(15, 0x8000000000), note_u32(16, 1),

@@ -161,6 +161,9 @@ TEST(BuilderNotes, MalformedNotes) {
   EXPECT_EQ(error_of(odd_size.elf), BuildError::note_malformed);
   LinuxLike no_nul({note_str(6, "linux"), {5, Bytes{'x', 'e', 'n', '-', '3', '.', '0', '!'}}});
   EXPECT_EQ(error_of(no_nul.elf), BuildError::note_malformed);
+  // No NUL in the descriptor and none in its padding (length a multiple of 4): refused.
+  LinuxLike unterminated({note_str(6, "linux"), note_ascii(10, "!writable_page_tables|ab")});
+  EXPECT_EQ(error_of(unterminated.elf), BuildError::note_malformed);
 }
 
 TEST(BuilderNotes, AcceptanceRules) {
