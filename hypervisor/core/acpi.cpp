@@ -165,4 +165,23 @@ PowerOff find_poweroff(const PhysicalMemory& mem, const Tables& tables) {
   return result;
 }
 
+TimeSources find_time_sources(const PhysicalMemory& mem, const Tables& tables) {
+  TimeSources result;
+  if (tables.fadt == 0) return result;
+  std::uint32_t length = 0;
+  const std::uint8_t* fadt = map_table(mem, tables.fadt, length);
+  if (fadt == nullptr) return result;
+  // PM_TMR_BLK (offset 76) with PM_TMR_LEN (91) = 4; ACPI 2.0+ X_PM_TMR_BLK (a Generic
+  // Address Structure at 208) overrides when it names an I/O port.
+  if (length >= 92 && fadt[91] >= 4)
+    result.pm_timer_port = static_cast<std::uint16_t>(load<std::uint32_t>(fadt + 76));
+  if (length >= 220 && fadt[208] == 1 /* system I/O */ && load<std::uint64_t>(fadt + 212) != 0 &&
+      load<std::uint64_t>(fadt + 212) <= 0xFFFF)
+    result.pm_timer_port = static_cast<std::uint16_t>(load<std::uint64_t>(fadt + 212));
+  if (length >= 116) result.pm_timer_32bit = (load<std::uint32_t>(fadt + 112) >> 8) & 1;
+  // CENTURY (offset 108): a CMOS index beyond the 14 clock registers, below 128.
+  if (length >= 109 && fadt[108] >= 14 && fadt[108] < 128) result.rtc_century_index = fadt[108];
+  return result;
+}
+
 }  // namespace hv::acpi

@@ -38,6 +38,17 @@ bool discover(const PhysicalMemory& mem, const BootInfo& boot, Tables& out);
 // Reads the S5 sleep type and PM1 control ports; valid=false when the firmware has none.
 PowerOff find_poweroff(const PhysicalMemory& mem, const Tables& tables);
 
+// What the FADT says about time: the ACPI PM timer (3.579545 MHz) and the CMOS RTC century.
+struct TimeSources {
+  std::uint16_t pm_timer_port = 0;  // I/O port of PM_TMR (0: none)
+  bool pm_timer_32bit = false;      // TMR_VAL_EXT: 32-bit counter, else 24-bit
+  std::uint8_t rtc_century_index = 0;  // CMOS register holding the century (0: none)
+};
+inline constexpr std::uint32_t kPmTimerHz = 3579545;
+
+// Reads PM_TMR_BLK (X_PM_TMR_BLK when it is an I/O port), TMR_VAL_EXT and CENTURY.
+TimeSources find_time_sources(const PhysicalMemory& mem, const Tables& tables);
+
 // Parses the \_S5_ package out of AML bytes (DSDT body). Exposed for tests.
 bool parse_s5(const std::uint8_t* aml, std::size_t size, std::uint8_t& slp_typa,
               std::uint8_t& slp_typb);

@@ -30,6 +30,7 @@ const GuestCase kGuests[] = {
     {"mmu_bad", "", true},
     {"segments", "", true},
     {"ptwr", "", true},
+    {"pvclock", "", true},
 };
 
 const fs::path kXen = MICROXEN_XEN_BINARY;

@@ -10,6 +10,7 @@
 #include "power.hpp"
 #include "pv_cpu_platform.hpp"
 #include "state.hpp"
+#include "time.hpp"
 
 extern "C" [[noreturn]] void hv_enter_frame(hv::GuestRegisters* frame);
 
@@ -39,6 +40,7 @@ void run_vcpu(Vcpu& vcpu) {
   info->guest_frame.rflags = sanitize_guest_rflags(info->guest_frame.rflags);
   load_guest_root(vcpu);
   load_vcpu_state(vcpu);
+  update_vcpu_time(vcpu);  // a fresh pvclock record each time it is scheduled
   hv_enter_frame(&info->guest_frame);
 }
 

@@ -20,6 +20,7 @@
 #include "mm.hpp"
 #include "pv_cpu_platform.hpp"
 #include "state.hpp"
+#include "time.hpp"
 
 namespace hv::x86 {
 namespace {
@@ -135,6 +136,7 @@ void start_dom0(const BootInfo& boot, const Cmdline& cmdline) {
     HV_PANIC("dom0: cannot load its initial L4 (%d)", s.code());
   dom0.console_io_allowed = true;
   dom0.shared_info = si;
+  publish_domain_wallclock(dom0);
   HV_ASSERT(dom0.add_vcpu(dom0_vcpu0));
   HV_ASSERT(arch_vcpu_init(dom0_vcpu0));
   HV_ASSERT(state().domains.add(dom0));

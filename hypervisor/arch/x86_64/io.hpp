@@ -14,6 +14,12 @@ inline std::uint8_t inb(std::uint16_t port) {
   return v;
 }
 
+inline std::uint32_t inl(std::uint16_t port) {
+  std::uint32_t v;
+  asm volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
+  return v;
+}
+
 struct CpuidResult { std::uint32_t eax, ebx, ecx, edx; };
 inline CpuidResult cpuid(std::uint32_t leaf, std::uint32_t subleaf = 0) {
   CpuidResult r;
