@@ -2,8 +2,11 @@
 // syscall/sysret round trip is measured in the same run) and, when present, on Debian's Xen
 // 4.17 under the same QEMU, then prints cycles per operation, the ratio to the floor and the
 // ratio to Xen, and writes a CSV. TSC cycles under TCG mean little alone: read the ratios.
+// Each figure is also given in ns, converted with the scale (tsc_to_system_mul, tsc_shift)
+// of the guest's own vcpu_time_info on that hypervisor: what the guest's clock would say.
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <iomanip>
@@ -24,17 +27,30 @@ struct Figure {
   std::uint64_t ops = 0, cycles = 0;
   double per_op() const { return ops ? static_cast<double>(cycles) / static_cast<double>(ops) : 0; }
 };
-using Figures = std::map<std::string, Figure>;
+// The guest's pvclock scale: ns = ((cycles << shift) * mul) >> 32 (shift < 0: right).
+struct ClockScale {
+  std::uint32_t mul = 0;
+  int shift = 0;
+  double ns(double cycles) const { return cycles * mul / 4294967296.0 * std::ldexp(1.0, shift); }
+};
 
-Figures parse(const std::string& log) {
-  Figures out;
+struct Run {
+  std::map<std::string, Figure> figures;
+  ClockScale clock;
+};
+
+Run parse(const std::string& log) {
+  Run out;
   std::regex re("BENCH name=(\\S+) ops=(\\d+) cycles=(\\d+)");
   for (auto it = std::sregex_iterator(log.begin(), log.end(), re); it != std::sregex_iterator(); ++it)
-    out[(*it)[1]] = Figure{std::stoull((*it)[2]), std::stoull((*it)[3])};
+    out.figures[(*it)[1]] = Figure{std::stoull((*it)[2]), std::stoull((*it)[3])};
+  std::smatch m;
+  if (std::regex_search(log, m, std::regex("BENCH_CLOCK mul=(\\d+) shift=(-?\\d+)")))
+    out.clock = ClockScale{static_cast<std::uint32_t>(std::stoul(m[1])), std::stoi(m[2])};
   return out;
 }
 
-Figures run(MachineOptions opt, const std::string& what) {
+Run run(MachineOptions opt, const std::string& what) {
   Machine m(opt);
   m.start();
   bool done = m.wait_for("RESULT: ", scaled(600s));
@@ -74,9 +90,9 @@ int main(int argc, char** argv) {
     mx.work_dir = out_dir / "pv_bench-microxen";
     fs::create_directories(mx.work_dir);
     mx.iso = make_grub_iso(hypervisor, "bench_floor debug_exit=0xf4", {{guest, args}}, mx.work_dir);
-    Figures ours = run(mx, "microxen");
+    Run ours = run(mx, "microxen");
 
-    Figures theirs;
+    Run theirs;
     if (fs::exists(xen)) {
       MachineOptions x;
       x.kernel = xen;
@@ -90,21 +106,29 @@ int main(int argc, char** argv) {
     }
 
     std::cout << machine_line() << " accel=" << accel_name(choose_accel()) << " iterations=" << iterations << "\n";
-    const double floor = ours.count("floor_roundtrip") ? ours["floor_roundtrip"].per_op() : 0;
+    std::cout << "guest pvclock scale: microxen mul=" << ours.clock.mul << " shift=" << ours.clock.shift
+              << ", xen417 mul=" << theirs.clock.mul << " shift=" << theirs.clock.shift << " (0: no figure)\n";
+    auto& mine = ours.figures;
+    auto& xens = theirs.figures;
+    const double floor = mine.count("floor_roundtrip") ? mine["floor_roundtrip"].per_op() : 0;
     std::ofstream csv(out_dir / "pv_bench.csv");
-    csv << "figure,microxen_cycles_per_op,ratio_to_floor,xen417_cycles_per_op,microxen_over_xen417\n";
-    std::cout << std::left << std::setw(20) << "figure" << std::right << std::setw(22) << "microxen_cycles_per_op"
-              << std::setw(16) << "ratio_to_floor" << std::setw(22) << "xen417_cycles_per_op"
-              << std::setw(22) << "microxen_over_xen417" << "\n";
-    for (const auto& [name, fig] : ours) {
-      double x = theirs.count(name) ? theirs[name].per_op() : 0;
+    csv << "figure,microxen_cycles_per_op,microxen_ns_per_op,ratio_to_floor,xen417_cycles_per_op,"
+           "xen417_ns_per_op,microxen_over_xen417\n";
+    std::cout << std::left << std::setw(16) << "figure" << std::right << std::setw(24) << "microxen_cycles_per_op"
+              << std::setw(20) << "microxen_ns_per_op" << std::setw(16) << "ratio_to_floor" << std::setw(22)
+              << "xen417_cycles_per_op" << std::setw(18) << "xen417_ns_per_op" << std::setw(22)
+              << "microxen_over_xen417" << "\n";
+    for (const auto& [name, fig] : mine) {
+      double x = xens.count(name) ? xens[name].per_op() : 0;
+      double ns = ours.clock.ns(fig.per_op()), x_ns = theirs.clock.ns(x);
       double ratio_floor = floor > 0 ? fig.per_op() / floor : 0;
       double ratio_xen = x > 0 ? fig.per_op() / x : 0;
-      std::cout << std::left << std::setw(20) << name << std::right << std::fixed << std::setprecision(1)
-                << std::setw(22) << fig.per_op() << std::setprecision(2) << std::setw(16) << ratio_floor
-                << std::setprecision(1) << std::setw(22) << x << std::setprecision(2) << std::setw(22)
-                << ratio_xen << "\n";
-      csv << name << "," << fig.per_op() << "," << ratio_floor << "," << x << "," << ratio_xen << "\n";
+      std::cout << std::left << std::setw(16) << name << std::right << std::fixed << std::setprecision(1)
+                << std::setw(24) << fig.per_op() << std::setw(20) << ns << std::setprecision(2) << std::setw(16)
+                << ratio_floor << std::setprecision(1) << std::setw(22) << x << std::setw(18) << x_ns
+                << std::setprecision(2) << std::setw(22) << ratio_xen << "\n";
+      csv << name << "," << fig.per_op() << "," << ns << "," << ratio_floor << "," << x << "," << x_ns << ","
+          << ratio_xen << "\n";
     }
     std::cout << "csv: " << (out_dir / "pv_bench.csv").string() << "\n";
     return 0;

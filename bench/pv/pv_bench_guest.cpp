@@ -3,7 +3,13 @@
 //   floor_roundtrip  hypercall 63 under microxen's bench_floor option: syscall + sysret, no work
 //   null_hypercall   xen_version(XENVER_version): the full entry, dispatch and exit
 //   mmu_update_bN    batches of N validated PTE updates (mmu_update), per update
+//   syscall_bounce   guest user mode executes `syscall`; the hypervisor bounces it to the
+//                    guest kernel's syscall callback, which returns to user mode with
+//                    HYPERVISOR_iret: one user->kernel->user round trip
+// It also prints "BENCH_CLOCK mul=... shift=..." from its own vcpu_time_info, so pv_bench can
+// turn cycles into ns the way the guest's clock would, on each hypervisor.
 // Iterations come from the command line ("iterations=N").
+#include <pv/arch_x86_64.hpp>
 #include <pv/hypercall.hpp>
 #include <pv/mmu.hpp>
 #include <pv/start_info.hpp>
@@ -13,6 +19,9 @@
 #include "console.hpp"
 #include "hypercall.hpp"
 #include "mm.hpp"
+#include "pvclock.hpp"
+#include "traps.hpp"
+#include "usermode.hpp"
 
 namespace {
 
@@ -74,6 +83,59 @@ void bench_mmu_update(std::uint64_t iterations) {
   }
 }
 
+// ---- syscall_bounce: a user-mode loop of `syscall`s, each returned by the kernel's iret.
+
+// The user program, position independent: 1: syscall; jmp 1b.
+constexpr unsigned char kUserSyscallLoop[] = {0x0f, 0x05, 0xeb, 0xfc};
+constexpr std::uint64_t kUserCode = 0x400000, kUserStack = 0x401000;  // one L1 maps both
+
+std::uint64_t bounces_left;
+
+void on_user_syscall(guest::TrapContext& ctx) {
+  if (--bounces_left == 0) guest::return_to_kernel(ctx);  // else iret back to the loop
+}
+
+// A user L4 mapping the code page (read-only) and a stack page at kUserCode; pinned.
+std::uint64_t build_user_space() {
+  using namespace guest::mm;
+  std::uint64_t code = alloc_frame(), stack = alloc_frame();
+  copy_to_frame(code, kUserSyscallLoop, sizeof kUserSyscallLoop);
+  std::uint64_t l4 = alloc_frame(), l3 = alloc_frame(), l2 = alloc_frame(), l1 = alloc_frame();
+  constexpr std::uint64_t table = PTE_P | PTE_RW | PTE_US | PTE_A;
+  write_frame(l4, table_index(kUserCode, 4), (l3 << 12) | table);
+  write_frame(l3, table_index(kUserCode, 3), (l2 << 12) | table);
+  write_frame(l2, table_index(kUserCode, 2), (l1 << 12) | table);
+  write_frame(l1, table_index(kUserCode, 1), (code << 12) | PTE_P | PTE_US | PTE_A);
+  write_frame(l1, table_index(kUserStack, 1), (stack << 12) | PTE_P | PTE_RW | PTE_US | PTE_A | PTE_D);
+  GUEST_CHECK(mmuext(pv::MMUEXT_PIN_L4_TABLE, l4) == 0);
+  return l4;
+}
+
+void bench_syscall_bounce(std::uint64_t iterations) {
+  guest::set_trap_handler(guest::kSyscallVector, on_user_syscall);
+  GUEST_CHECK(guest::register_callbacks() == 0);
+  guest::use_kernel_stack();
+  std::uint64_t user_l4 = build_user_space();
+  GUEST_CHECK(guest::mm::mmuext(pv::MMUEXT_NEW_USER_BASEPTR, user_l4) == 0);
+  // Events stay masked in user mode too (IF clear in the frame): nothing may interrupt.
+  bounces_left = iterations;
+  const std::uint64_t start = rdtsc();
+  guest::enter_user(kUserCode, kUserStack + guest::mm::kPageSize, 0x002);
+  const std::uint64_t cycles = rdtsc() - start;
+  GUEST_CHECK(bounces_left == 0);
+  report("syscall_bounce", iterations, cycles);
+  GUEST_CHECK(guest::mm::mmuext(pv::MMUEXT_NEW_USER_BASEPTR, 0) == 0);
+  GUEST_CHECK(guest::mm::mmuext(pv::MMUEXT_UNPIN_TABLE, user_l4) == 0);
+  guest::mm::vcpu0().evtchn_upcall_mask = 1;
+}
+
+// The scale this guest's clock uses: pv_bench converts every figure's cycles with it.
+void report_clock() {
+  const pv::vcpu_time_info r = guest::pvclock::read_record(guest::mm::vcpu0().time).record;
+  guest::print("BENCH_CLOCK mul=%u shift=%d tsc_khz=%lu\n", r.tsc_to_system_mul, r.tsc_shift,
+               static_cast<unsigned long>(guest::pvclock::tsc_khz(r)));
+}
+
 }  // namespace
 
 void guest_main(const pv::start_info& info) {
@@ -89,4 +151,6 @@ void guest_main(const pv::start_info& info) {
   for (std::uint64_t i = 0; i < n; ++i) guest::hypercall<pv::hypercall::xen_version>(pv::XENVER_version, 0);
   report("null_hypercall", n, rdtsc() - start);
   bench_mmu_update(n);
+  if (n > 0) bench_syscall_bounce(n);
+  report_clock();
 }
