@@ -60,6 +60,9 @@ class Vcpu {
   VcpuMm mm{};
   PvCpuState pv;
   void* arch = nullptr;               // the arch layer's per-vCPU state (FPU area, ...)
+  // sched_op yield: on the way back to the guest, run the next runnable vCPU (round robin
+  // over every domain) if there is one; cleared by the scheduler.
+  bool yield_requested = false;
 
   // This vCPU's vcpu_info in the domain's shared_info page (nullptr before it exists).
   pv::vcpu_info* info() const;
@@ -95,8 +98,17 @@ class Domain {
   Vcpu* vcpu(unsigned id) const { return id < vcpu_count_ ? vcpus_[id] : nullptr; }
   unsigned vcpu_count() const { return vcpu_count_; }
 
+  // An unprivileged domain's console_io text waits here until a newline, so each of its lines
+  // is printed whole behind its "(dN) " prefix (Xen's pbuf, DOMAIN_PBUF_SIZE 200).
+  struct ConsoleLine {
+    static constexpr std::size_t kSize = 200;
+    char text[kSize] = {};
+    std::size_t length = 0;
+  };
+
   char name[32] = {};
   bool console_io_allowed = false;  // may write through console_io (dom0, or by boot option)
+  ConsoleLine console_line;
   pv::shared_info* shared_info = nullptr;  // the hypervisor's view of the shared_info page
   DomainMemory memory{};                   // id, privilege, page counts, vm_assist bits
 

@@ -1,5 +1,6 @@
-// hc_sched: sched_op (hypercall 29): yield, block, shutdown. The scheduler proper (and poll,
-// with event channels) comes with the scheduling work; shutdown already ends domains.
+// hc_sched: sched_op (hypercall 29): yield and shutdown. Yield asks the arch scheduler to
+// run the next runnable vCPU (round robin over every domain) on the way out; shutdown ends
+// the domain, whose vCPUs are never run again. Block and poll come with event channels.
 #include <pv/errno.hpp>
 #include <pv/sched.hpp>
 
@@ -12,6 +13,7 @@ long do_sched_op(HypercallContext& ctx, const HypercallArgs& args) {
   Domain& d = ctx.vcpu.domain();
   switch (args.a1) {
     case pv::SCHEDOP_yield:
+      ctx.vcpu.yield_requested = true;
       return 0;
     case pv::SCHEDOP_shutdown:
     case pv::SCHEDOP_shutdown_code: {

@@ -42,6 +42,7 @@ bool cpu_has_hw_virtualization() {
 }
 
 std::string tail_lines(const std::string& text, std::size_t lines) {
+  if (text.empty()) return text;  // (an empty QEMU log made substr(1) below throw)
   std::size_t pos = text.size();
   for (std::size_t n = 0; n <= lines && pos > 0; ++n) {
     pos = text.rfind('\n', pos - 1);

@@ -30,6 +30,7 @@ const GuestCase kGuests[] = {
     {"mmu_bad", "", true},
     {"segments", "", true},
     {"ptwr", "", true},
+    {"fpu", "seed=7", true},  // alone here; with a second domain in boot_domains_test
     {"pvclock", "", true},
 };
 

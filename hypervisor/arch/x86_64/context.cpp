@@ -1,11 +1,16 @@
-// context: vCPU switching and the end of the machine when every domain has stopped.
+// context: vCPU switching and the end of the machine when every domain has stopped. A switch
+// saves everything of the outgoing vCPU that another domain's vCPU would see or change:
+// general registers (guest_frame), FS/GS bases and FPU/SSE/AVX state (save_vcpu_state), and
+// loads the incoming one's page-table root, bases, FPU state, virtual TS and GDT copy. The
+// rest is per-vCPU already: kernel stack (pv.kernel_sp; TSS rsp0 is the per-CPU frame),
+// virtual IOPL, debug registers (kept in pv.dr*, never loaded into hardware yet).
 #include "context.hpp"
 
 #include <pv/sched.hpp>
 
 #include "core/log.hpp"
 #include "core/panic.hpp"
-#include "dom0.hpp"
+#include "boot_domains.hpp"
 #include "percpu.hpp"
 #include "power.hpp"
 #include "pv_cpu_platform.hpp"
@@ -17,17 +22,24 @@ extern "C" [[noreturn]] void hv_enter_frame(hv::GuestRegisters* frame);
 namespace hv::x86 {
 namespace {
 
-// Every domain has shut down: power off, reporting the first privileged domain's reason
-// (for test runs: success when dom0 powered off, failure when it crashed).
+// Every domain has shut down: tear them all down (each checked for leaks) and power off.
+// Exit status (what test runs see): failure if any domain crashed (or its watchdog fired),
+// otherwise dom0's reason decides: poweroff, reboot, suspend -> success.
 [[noreturn]] void all_domains_stopped() {
   const DomainRegistry& domains = state().domains;
-  std::uint32_t reason = pv::SHUTDOWN_poweroff;
-  for (std::size_t i = 0; i < domains.size(); ++i)
-    if (domains.at(i)->privileged()) { reason = domains.at(i)->shutdown_reason(); break; }
-  HV_INFO(sched, "all domains have stopped (reason %u): machine shutdown", reason);
-  destroy_dom0();
-  power_off(reason == pv::SHUTDOWN_crash || reason == pv::SHUTDOWN_watchdog ? ExitStatus::failure
-                                                                            : ExitStatus::success);
+  std::uint32_t dom0_reason = pv::SHUTDOWN_poweroff;
+  bool any_crashed = false;
+  for (std::size_t i = 0; i < domains.size(); ++i) {
+    const Domain& d = *domains.at(i);
+    const bool crashed = d.shutdown_reason() == pv::SHUTDOWN_crash || d.shutdown_reason() == pv::SHUTDOWN_watchdog;
+    if (crashed) HV_WARN(sched, "d%u crashed (reason %u)", d.id(), d.shutdown_reason());
+    any_crashed = any_crashed || crashed;
+    if (d.id() == 0) dom0_reason = d.shutdown_reason();
+  }
+  HV_INFO(sched, "all domains have stopped (dom0 reason %u%s): machine shutdown", dom0_reason,
+          any_crashed ? ", a domain crashed" : "");
+  destroy_boot_domains();
+  power_off(any_crashed ? ExitStatus::failure : ExitStatus::success);
 }
 
 }  // namespace
@@ -47,15 +59,23 @@ void run_vcpu(Vcpu& vcpu) {
 void reschedule_if_needed() {
   CpuInfo* info = get_cpu_info();
   Vcpu* current = info->current;
+  // A yield gives the CPU to the next runnable vCPU in round-robin order over every domain;
+  // when that is the yielding vCPU itself, it simply goes on.
+  const bool yielding = current != nullptr && current->yield_requested;
+  if (current != nullptr) current->yield_requested = false;
+  Vcpu* next = nullptr;
   if (current != nullptr && current->runnable()) {
-    info->guest_frame.rflags = sanitize_guest_rflags(info->guest_frame.rflags);
-    return;
+    next = yielding ? state().domains.next_runnable(current) : current;
+    if (next == current) {
+      info->guest_frame.rflags = sanitize_guest_rflags(info->guest_frame.rflags);
+      return;
+    }
   }
   if (current != nullptr) {
     current->regs = info->guest_frame;
     save_vcpu_state(*current);
   }
-  Vcpu* next = state().domains.next_runnable(current);
+  if (next == nullptr) next = state().domains.next_runnable(current);
   if (next == nullptr) {
     const DomainRegistry& domains = state().domains;
     for (std::size_t i = 0; i < domains.size(); ++i)

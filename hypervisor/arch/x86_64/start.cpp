@@ -7,7 +7,7 @@
 #include "core/log.hpp"
 #include "core/panic.hpp"
 #include "cpu.hpp"
-#include "dom0.hpp"
+#include "boot_domains.hpp"
 #include "io.hpp"
 #include "layout.hpp"
 #include "m2p.hpp"
@@ -142,5 +142,5 @@ extern "C" [[noreturn]] void hv_start64(std::uint32_t protocol, std::uint32_t ma
   state().info.m2p_first_mfn = m2p_first_mfn();
   state().info.m2p_frames = m2p_frames();
   state().info.machine_map = &boot_info.memory;
-  start_dom0(boot_info, cmdline);
+  start_boot_domains(boot_info, cmdline);
 }

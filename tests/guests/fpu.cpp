@@ -1,0 +1,157 @@
+// fpu: the FPU/SSE/AVX state of a vCPU is its own. The guest fills x87 (control word and all
+// eight stack registers), MXCSR, xmm0-15 and, when AVX is enabled, the ymm upper halves with a
+// pattern derived from its command-line seed (`seed=N`), then yields hundreds of times and
+// checks every register after every yield. Started twice with different seeds (dom0 and a
+// boot-module domU on microxen), any state leaking between domains shows up as a mismatch.
+// It also exercises fpu_taskswitch: with the virtual CR0.TS set, the first FPU instruction
+// raises #NM in the guest's own trap handler, which clears TS with fpu_taskswitch(0); the
+// state must be intact afterwards, also when TS stayed set across a yield.
+#include <pv/hypercall.hpp>
+#include <pv/sched.hpp>
+#include <pv/start_info.hpp>
+
+#include "console.hpp"
+#include "hypercall.hpp"
+#include "traps.hpp"
+
+namespace {
+
+constexpr unsigned kYields = 400;
+constexpr unsigned kTsEvery = 40;  // every 40th yield happens with the virtual TS set
+
+struct FpuPattern {
+  std::uint16_t fcw;
+  std::uint16_t pad0;
+  std::uint32_t mxcsr;
+  std::int64_t x87[8];
+  std::uint64_t pad1;
+  std::uint8_t ymm[16][32];
+};
+static_assert(__builtin_offsetof(FpuPattern, x87) == 8 && __builtin_offsetof(FpuPattern, ymm) == 80);
+
+struct alignas(64) FpuSnapshot {
+  std::uint8_t fxsave[512];
+  std::uint8_t upper[16][16];
+};
+
+extern "C" void fpu_fill(const FpuPattern* pattern, int avx);
+extern "C" void fpu_snapshot(FpuSnapshot* snapshot, int avx);
+
+FpuPattern pattern;
+FpuSnapshot reference, now;
+volatile unsigned nm_count = 0;
+
+long fpu_taskswitch(int set) { return guest::hypercall<pv::hypercall::fpu_taskswitch>(static_cast<std::uint64_t>(set)); }
+long yield() { return guest::hypercall<pv::hypercall::sched_op>(pv::SCHEDOP_yield, 0); }
+
+// #NM: only expected while the virtual TS is set; clear it and retry the instruction.
+void on_device_not_available(guest::TrapContext&) {
+  nm_count = nm_count + 1;
+  if (fpu_taskswitch(0) != 0) guest::fail("fpu_taskswitch(0) in the #NM handler failed");
+}
+
+unsigned seed_from(const char* cmdline) {
+  for (unsigned i = 0; i + 5 < pv::MAX_GUEST_CMDLINE && cmdline[i] != 0; ++i) {
+    if ((i != 0 && cmdline[i - 1] != ' ') || cmdline[i] != 's' || cmdline[i + 1] != 'e' ||
+        cmdline[i + 2] != 'e' || cmdline[i + 3] != 'd' || cmdline[i + 4] != '=')
+      continue;
+    unsigned seed = 0;
+    for (unsigned j = i + 5; cmdline[j] >= '0' && cmdline[j] <= '9'; ++j) seed = seed * 10 + static_cast<unsigned>(cmdline[j] - '0');
+    return seed;
+  }
+  return 1;
+}
+
+// AVX is usable when the CPU has it and the OS (here: the hypervisor's XCR0) enabled it.
+bool avx_enabled() {
+  std::uint32_t a = 1, b, c = 0, d;
+  asm volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d));
+  const bool avx = (c >> 28) & 1, osxsave = (c >> 27) & 1;
+  if (!avx || !osxsave) return false;
+  std::uint32_t lo, hi;
+  asm volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+  return (lo & 6) == 6;
+}
+
+void make_pattern(unsigned seed) {
+  pattern.fcw = static_cast<std::uint16_t>(0x037F | ((seed & 3) << 10));      // rounding control
+  pattern.mxcsr = 0x1F80 | ((seed & 3) << 13);                                   // rounding control
+  for (unsigned i = 0; i < 8; ++i)
+    pattern.x87[i] = static_cast<std::int64_t>(seed) * 1000003 - static_cast<std::int64_t>(i) * 7919 - 4000;
+  for (unsigned r = 0; r < 16; ++r)
+    for (unsigned j = 0; j < 32; ++j)
+      pattern.ymm[r][j] = static_cast<std::uint8_t>((seed * 31 + r * 17 + j * 3) ^ (seed >> 3) ^ 0xA5);
+}
+
+bool same(const std::uint8_t* a, const std::uint8_t* b, unsigned n) {
+  for (unsigned i = 0; i < n; ++i)
+    if (a[i] != b[i]) return false;
+  return true;
+}
+
+// Names the first register that differs from the reference, or returns nullptr.
+const char* first_difference(const FpuSnapshot& s, bool avx, unsigned& index) {
+  index = 0;
+  if (!same(s.fxsave + 0, reference.fxsave + 0, 5)) return "FCW/FSW/FTW";
+  if (!same(s.fxsave + 24, reference.fxsave + 24, 4)) return "MXCSR";
+  for (index = 0; index < 8; ++index)
+    if (!same(s.fxsave + 32 + 16 * index, reference.fxsave + 32 + 16 * index, 10)) return "st";
+  for (index = 0; index < 16; ++index)
+    if (!same(s.fxsave + 160 + 16 * index, reference.fxsave + 160 + 16 * index, 16)) return "xmm";
+  for (index = 0; avx && index < 16; ++index)
+    if (!same(s.upper[index], reference.upper[index], 16)) return "ymm upper half";
+  return nullptr;
+}
+
+void check_reference(bool avx) {
+  std::uint16_t fcw;
+  std::uint32_t mxcsr;
+  __builtin_memcpy(&fcw, reference.fxsave, 2);
+  __builtin_memcpy(&mxcsr, reference.fxsave + 24, 4);
+  GUEST_CHECK(fcw == pattern.fcw);
+  GUEST_CHECK(mxcsr == pattern.mxcsr);
+  for (unsigned r = 0; r < 16; ++r) {
+    GUEST_CHECK(same(reference.fxsave + 160 + 16 * r, pattern.ymm[r], 16));
+    if (avx) GUEST_CHECK(same(reference.upper[r], pattern.ymm[r] + 16, 16));
+  }
+}
+
+// Takes a snapshot; with the virtual TS set exactly one #NM must come first.
+void snapshot_and_compare(bool avx, bool ts_set, unsigned round) {
+  const unsigned nm_before = nm_count;
+  fpu_snapshot(&now, avx);
+  const unsigned expected = nm_before + (ts_set ? 1 : 0);
+  if (nm_count != expected)
+    guest::fail("round %u: %u #NM deliveries, expected %u (virtual TS %s)", round, nm_count - nm_before,
+                expected - nm_before, ts_set ? "set" : "clear");
+  unsigned index;
+  if (const char* what = first_difference(now, avx, index))
+    guest::fail("round %u: %s %u changed across a yield", round, what, index);
+}
+
+}  // namespace
+
+void guest_main(const pv::start_info& info) {
+  const unsigned seed = seed_from(reinterpret_cast<const char*>(info.cmd_line));
+  const bool avx = avx_enabled();
+  guest::print("fpu: seed %u, AVX %s\n", seed, avx ? "enabled (ymm upper halves checked too)" : "not enabled in XCR0");
+  if (guest::set_trap_table({{7, 0}}) != 0) guest::fail("set_trap_table(#NM) failed");
+  guest::set_trap_handler(7, on_device_not_available);
+
+  make_pattern(seed);
+  fpu_fill(&pattern, avx);
+  fpu_snapshot(&reference, avx);
+  check_reference(avx);
+
+  // fpu_taskswitch(1) without a yield: the next FPU instruction traps once.
+  GUEST_CHECK(fpu_taskswitch(1) == 0);
+  snapshot_and_compare(avx, true, 0);
+
+  for (unsigned round = 1; round <= kYields; ++round) {
+    const bool ts = round % kTsEvery == 0;
+    if (ts) GUEST_CHECK(fpu_taskswitch(1) == 0);
+    if (yield() != 0) guest::fail("round %u: sched_op(yield) failed", round);
+    snapshot_and_compare(avx, ts, round);
+  }
+  guest::print("fpu: seed %u: registers intact after %u yields, %u #NM delivered\n", seed, kYields, nm_count);
+}
