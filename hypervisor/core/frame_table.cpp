@@ -58,13 +58,13 @@ DomainMemory* FrameTable::domain(pv::domid_t id) const {
   return nullptr;
 }
 
-Result<Mfn> FrameTable::alloc_domain_frames(DomainMemory& d, unsigned order) {
+Result<Mfn> FrameTable::alloc_domain_frames(DomainMemory& d, unsigned order, Mfn below) {
   HV_ASSERT(domain(d.domid) == &d);
   if (d.dying) return Status::error(-pv::XEN_EINVAL);
   const std::uint64_t n = std::uint64_t{1} << order;
   if (d.tot_pages > d.max_pages || n > d.max_pages - d.tot_pages)
     return Status::error(-pv::XEN_E2BIG);
-  Result<Mfn> block = allocator_->alloc(order);
+  Result<Mfn> block = below == 0 ? allocator_->alloc(order) : allocator_->alloc_below(order, below);
   if (!block) return block.status();
   HV_ASSERT(*block + n <= pages_.size());
   allocator_->split_to_frames(*block, order);  // freed one frame at a time later
@@ -130,7 +130,9 @@ void FrameTable::free_frame(Mfn mfn) {
     if (d != nullptr) --d->tot_pages;
   }
   p = PageInfo{0, 0, kNoOwner, 0, 0};
-  if (!xen_heap) allocator_->free(mfn, 0);
+  if (xen_heap) return;
+  if (m2p_ != nullptr) m2p_->set(mfn, kInvalidM2P);
+  allocator_->free(mfn, 0);
 }
 
 Status FrameTable::get_page_type(Mfn mfn, PageType type) {

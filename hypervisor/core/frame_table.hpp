@@ -9,6 +9,7 @@
 
 #include "frame_allocator.hpp"
 #include "memory_map.hpp"
+#include "mm_platform.hpp"
 #include "pv/types.hpp"
 #include "result.hpp"
 #include "static_vector.hpp"
@@ -92,6 +93,10 @@ class FrameTable {
   // `allocator` must already hold the usable frames; freed frames return to it.
   void init(std::span<PageInfo> storage, FrameAllocator& allocator, const MemoryMap& map);
   void set_hooks(PageTypeHooks* hooks) { hooks_ = hooks; }
+  // The M2P entry of every frame a domain gives back is invalidated when it is freed (Xen's
+  // free_heap_pages), so no stale gpfn outlives the frame's ownership.
+  void set_m2p(M2PTable* m2p) { m2p_ = m2p; }
+  static constexpr std::uint64_t kInvalidM2P = ~std::uint64_t{0};
 
   // The domains whose frames this table may account (for tot_pages and lookups by id).
   [[nodiscard]] bool attach_domain(DomainMemory& d);
@@ -103,9 +108,10 @@ class FrameTable {
   PageInfo& page(Mfn mfn) { return pages_[mfn]; }
   const PageInfo& page(Mfn mfn) const { return pages_[mfn]; }
 
-  // Allocates 2^order frames for `d` (each owned, allocation reference held, type none).
+  // Allocates 2^order frames for `d` (each owned, allocation reference held, type none),
+  // all below machine frame `below` unless it is 0 (XENMEMF_address_bits).
   // -EINVAL if d is dying, -E2BIG over max_pages, -ENOMEM if no memory.
-  [[nodiscard]] Result<Mfn> alloc_domain_frames(DomainMemory& d, unsigned order);
+  [[nodiscard]] Result<Mfn> alloc_domain_frames(DomainMemory& d, unsigned order, Mfn below = 0);
   // Gives a hypervisor frame to `with` (DOMID_XEN: readable by privileged domains, e.g. the
   // M2P) with a permanent type: writable (shared_info) or none (read-only sharing).
   void share_xen_frame(Mfn mfn, pv::domid_t with, bool writable);
@@ -151,6 +157,7 @@ class FrameTable {
   std::span<PageInfo> pages_;
   FrameAllocator* allocator_ = nullptr;
   PageTypeHooks* hooks_ = nullptr;
+  M2PTable* m2p_ = nullptr;
   StaticVector<DomainMemory*, kMaxDomains> domains_;
 };
 

@@ -1,12 +1,14 @@
 // hc_memory: memory_op (hypercall 12), the sub-ops that describe memory: maximum_ram_page,
 // current/maximum_reservation, machphys_mapping, machphys_mfn_list, memory_map and
 // machine_memory_map (Xen 4.17 common/memory.c, arch/x86/mm.c, arch/x86/x86_64/mm.c).
-// Reservation changes (balloon) come with the toolstack work.
+// Reservation changes (balloon: increase/decrease_reservation, populate_physmap) are
+// memory_reservation in reservation.cpp.
 #include <pv/arch_x86_64.hpp>
 #include <pv/errno.hpp>
 #include <pv/memory.hpp>
 
 #include "hypercall.hpp"
+#include "mm_ops.hpp"
 
 namespace hv {
 namespace {
@@ -54,13 +56,22 @@ long machine_memory_map(HypercallContext& ctx, std::uint64_t arg) {
 
 long do_memory_op(HypercallContext& ctx, const HypercallArgs& args) {
   const std::uint64_t arg = args.a2;
-  switch (args.a1 & 0xFF) {  // bits 8+ hold a continuation's start extent
+  const unsigned op = static_cast<unsigned>(args.a1 & 0x3F);  // MEMOP_CMD_MASK
+  const std::uint64_t start_extent = args.a1 >> 6;            // MEMOP_EXTENT_SHIFT
+  switch (op) {
+    case pv::XENMEM_increase_reservation:
+    case pv::XENMEM_decrease_reservation:
+    case pv::XENMEM_populate_physmap:
+      if (ctx.mm == nullptr) return -pv::XEN_ENOSYS;
+      return memory_reservation(*ctx.mm, ctx.memory, ctx.vcpu.domain().memory, op, start_extent,
+                                arg, ctx.info.max_page);
     case pv::XENMEM_maximum_ram_page:
+      if (start_extent != 0) return -pv::XEN_EINVAL;
       return static_cast<long>(ctx.info.max_page);
     case pv::XENMEM_current_reservation:
-      return reservation(ctx, arg, false);
     case pv::XENMEM_maximum_reservation:
-      return reservation(ctx, arg, true);
+      if (start_extent != 0) return -pv::XEN_EINVAL;  // common/memory.c: no continuations
+      return reservation(ctx, arg, op == pv::XENMEM_maximum_reservation);
     case pv::XENMEM_machphys_mapping: {
       pv::xen_machphys_mapping m{pv::MACH2PHYS_VIRT_START, pv::MACH2PHYS_VIRT_END, pv::MACH2PHYS_NR_ENTRIES - 1};
       if (ctx.vcpu.domain().privileged() && ctx.info.max_page != 0) m.max_mfn = ctx.info.max_page - 1;

@@ -62,4 +62,12 @@ long do_update_va_mapping(HypercallContext& ctx, const HypercallArgs& args) {
   return ctx.mm->update_va_mapping(caller_of(ctx), args.a1, args.a2, args.a3).code();
 }
 
+long do_update_va_mapping_otherdomain(HypercallContext& ctx, const HypercallArgs& args) {
+  if (ctx.mm == nullptr) return -pv::XEN_ENOSYS;
+  return ctx.mm
+      ->update_va_mapping_otherdomain(caller_of(ctx), args.a1, args.a2, args.a3,
+                                      static_cast<pv::domid_t>(args.a4))
+      .code();
+}
+
 }  // namespace hv

@@ -26,6 +26,7 @@ struct HypercallTable {
     handlers[pv::hypercall::mmu_update] = do_mmu_update;
     handlers[pv::hypercall::mmuext_op] = do_mmuext_op;
     handlers[pv::hypercall::update_va_mapping] = do_update_va_mapping;
+    handlers[pv::hypercall::update_va_mapping_otherdomain] = do_update_va_mapping_otherdomain;
     handlers[pv::hypercall::memory_op] = do_memory_op;
     handlers[pv::hypercall::set_gdt] = do_set_gdt;
     handlers[pv::hypercall::update_descriptor] = do_update_descriptor;

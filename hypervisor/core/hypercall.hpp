@@ -76,6 +76,7 @@ long do_physdev_op(HypercallContext& ctx, const HypercallArgs& args);
 long do_mmu_update(HypercallContext& ctx, const HypercallArgs& args);
 long do_mmuext_op(HypercallContext& ctx, const HypercallArgs& args);
 long do_update_va_mapping(HypercallContext& ctx, const HypercallArgs& args);
+long do_update_va_mapping_otherdomain(HypercallContext& ctx, const HypercallArgs& args);
 long do_memory_op(HypercallContext& ctx, const HypercallArgs& args);
 long do_set_gdt(HypercallContext& ctx, const HypercallArgs& args);
 long do_update_descriptor(HypercallContext& ctx, const HypercallArgs& args);

@@ -147,14 +147,23 @@ Result<Mfn> MmOps::guest_l1_table(const VcpuMm& v, std::uint64_t va) {
   return table;
 }
 
-Status MmOps::update_va_mapping(MmCaller caller, std::uint64_t va, std::uint64_t new_pte,
-                                std::uint64_t flags) {
+Status MmOps::update_va_mapping_otherdomain(MmCaller caller, std::uint64_t va,
+                                            std::uint64_t new_pte, std::uint64_t flags,
+                                            pv::domid_t domid) {
+  pv::domid_t pg_owner = 0;
+  HV_TRY(resolve_pg_owner(caller.domain, domid, pg_owner));
+  if (pg_owner != caller.domain.domid && !caller.domain.privileged) return error(-pv::XEN_EPERM);
+  return update_va_mapping_for(caller, va, new_pte, flags, pg_owner);
+}
+
+Status MmOps::update_va_mapping_for(MmCaller caller, std::uint64_t va, std::uint64_t new_pte,
+                                    std::uint64_t flags, pv::domid_t pg_owner) {
   DomainMemory& d = caller.domain;
   Result<Mfn> l1 = guest_l1_table(caller.vcpu, va);
   if (!l1 || !c_.frames.get_page(*l1, d.domid)) return error(-pv::XEN_EINVAL);
   Status rc = error(-pv::XEN_EINVAL);
   if (table_locked(*l1) && c_.frames.page(*l1).type() == PageType::l1)
-    rc = c_.validator.mod_l1_entry(*l1, pte::table_index(va, 1), new_pte, d, d.domid, false);
+    rc = c_.validator.mod_l1_entry(*l1, pte::table_index(va, 1), new_pte, d, pg_owner, false);
   c_.frames.put_page(*l1);
   if (!rc.ok()) return rc;  // nothing changed: no flush (va is not audited yet)
 

@@ -12,8 +12,18 @@
 #include "pv/errno.hpp"
 #include "pv/mmu.hpp"
 #include "result.hpp"
+#include "x86_decode.hpp"
 
 namespace hv {
+
+// The guest registers an emulated page-table store reads and changes (x86 numbering).
+struct PtwrRegisters {
+  std::uint64_t gpr[16];
+  std::uint64_t rflags;
+};
+// emulated: memory and registers updated, advance rip. retry: a locked update lost a race,
+// nothing changed, re-execute. refused: not emulated, forward the #PF.
+enum class PtwrOutcome : std::uint8_t { emulated, retry, refused };
 
 // Everything the operations work on; the kernel builds one at boot, tests over a fake machine.
 struct MmContext {
@@ -49,7 +59,14 @@ class MmOps {
   // update_va_mapping: replaces the L1 entry mapping `va` in the caller's current kernel
   // tables, then flushes per `flags` (UVMF_*; a vCPU bitmap pointer is OR-ed in for MULTI).
   Status update_va_mapping(MmCaller caller, std::uint64_t va, std::uint64_t new_pte,
-                           std::uint64_t flags);
+                           std::uint64_t flags) {
+    return update_va_mapping_for(caller, va, new_pte, flags, caller.domain.domid);
+  }
+  // update_va_mapping_otherdomain: the same, the new entry naming frames of `domid` (Xen's
+  // get_pg_owner: the caller's own id -ESRCH, DOMID_SELF is the caller, DOMID_IO/DOMID_XEN
+  // exist, an unknown id -ESRCH; then XSM_TARGET: another domain needs privilege, -EPERM).
+  Status update_va_mapping_otherdomain(MmCaller caller, std::uint64_t va, std::uint64_t new_pte,
+                                       std::uint64_t flags, pv::domid_t domid);
   // vm_assist(cmd, type).
   static Status vm_assist(DomainMemory& d, unsigned cmd, unsigned type);
 
@@ -67,6 +84,21 @@ class MmOps {
   // receives what was there (the caller compares, as the instruction does).
   Status ptwr_emulated_cmpxchg(MmCaller caller, std::uint64_t maddr, std::uint64_t expected,
                                std::uint64_t desired, unsigned width, std::uint64_t& observed);
+  // The whole instruction, as Xen's x86_emulate drives the two above: `s` (decoded at the
+  // faulting rip) has its memory operand at `maddr`, naturally aligned (the caller checked
+  // it lies in the faulting page). Read-modify-writes read the entry, compute, and store
+  // with a cmpxchg when locked (a lost race retries) or a plain write otherwise; an
+  // unchanged value is not stored at all, as x86_emulate's writeback skips it.
+  PtwrOutcome ptwr_emulate(MmCaller caller, const x86dec::DecodedStore& s, std::uint64_t maddr,
+                           PtwrRegisters& regs);
+
+  // Reservation changes, one extent at a time (memory_reservation below walks the list).
+  // reservation_alloc: 2^order zeroed frames for `d` below machine frame `below` (0: any);
+  // populate_extent also points their M2P entries at gpfn, gpfn + 1, ...; remove_page gives
+  // back `d`'s frame `gmfn` (a machine frame for PV), freed once no mapping references it.
+  Result<Mfn> reservation_alloc(DomainMemory& d, unsigned order, Mfn below);
+  Result<Mfn> populate_extent(DomainMemory& d, std::uint64_t gpfn, unsigned order, Mfn below);
+  Status remove_page(DomainMemory& d, std::uint64_t gmfn);
 
   // Domain destruction: drops every vCPU's roots, unpins everything, lets the devalidation
   // cascade drop every reference the domain's tables hold, and releases the allocation
@@ -84,6 +116,8 @@ class MmOps {
   }
 
  private:
+  Status update_va_mapping_for(MmCaller caller, std::uint64_t va, std::uint64_t new_pte,
+                               std::uint64_t flags, pv::domid_t pg_owner);
   Status normal_pt_update(MmCaller caller, const pv::mmu_update& req, pv::domid_t pg_owner,
                           bool& flush_linear);
   Status machphys_update(MmCaller caller, const pv::mmu_update& req, pv::domid_t pg_owner);
@@ -100,11 +134,22 @@ class MmOps {
   Result<Mfn> guest_l1_table(const VcpuMm& v, std::uint64_t va);
   Status ptwr_update(MmCaller caller, std::uint64_t maddr, const std::uint64_t* expected,
                      std::uint64_t value, unsigned width, std::uint64_t& observed);
+  Result<std::uint64_t> ptwr_read(MmCaller caller, std::uint64_t maddr, unsigned width);
+  PtwrOutcome ptwr_store(MmCaller caller, const x86dec::DecodedStore& s, std::uint64_t maddr,
+                         std::uint64_t old, std::uint64_t value);
   bool table_locked(Mfn mfn) const;
   bool ram(Mfn mfn) const;
 
   MmContext c_;
 };
+
+class GuestMemory;
+// memory_op XENMEM_increase_reservation / XENMEM_decrease_reservation /
+// XENMEM_populate_physmap (`cmd`) with the xen_memory_reservation at guest address `arg`,
+// resuming at `start_extent`: the number of extents done (Xen returns no errno for these).
+// `max_page`: the highest machine frame + 1 (address_bits below it restrict allocations).
+long memory_reservation(MmOps& ops, GuestMemory& memory, DomainMemory& caller, unsigned cmd,
+                        std::uint64_t start_extent, std::uint64_t arg, std::uint64_t max_page);
 
 // Xen's __addr_ok for 64-bit PV: a guest linear address below the canonical hole's start or
 // at/above the end of the hypervisor range.

@@ -1,5 +1,6 @@
 // Writable page tables (Xen pv/ro-page-fault.c ptwr_emulated_update): a guest kernel store into
-// one of its own read-only mapped L1 tables becomes a validated entry update. It must never
+// one of its own read-only mapped L1 tables becomes a validated entry update; ptwr_emulate
+// carries out the whole decoded instruction the way x86_emulate would. It must never
 // install an entry that mmu_update would refuse, and never write outside the faulting entry.
 #include "mm_ops.hpp"
 
@@ -63,6 +64,71 @@ Status MmOps::ptwr_update(MmCaller caller, std::uint64_t maddr, const std::uint6
   c_.validator.put_page_from_l1e(old);
   c_.frames.put_page(mfn);
   return kOk;
+}
+
+// The current `width`-byte value at `maddr` in one of the caller's L1 tables (Xen reads it
+// through the guest's read-only mapping; the frame is the same).
+Result<std::uint64_t> MmOps::ptwr_read(MmCaller caller, std::uint64_t maddr, unsigned width) {
+  const Mfn mfn = maddr >> 12;
+  if (!c_.frames.valid(mfn) || !c_.frames.get_page(mfn, caller.domain.domid))
+    return error(-pv::XEN_EINVAL);
+  const bool l1 = table_locked(mfn) && c_.frames.page(mfn).type() == PageType::l1;
+  std::uint64_t value = 0;
+  if (l1) {
+    const std::uint64_t full = __atomic_load_n(c_.memory.frame(mfn) + ((maddr & 0xfff) >> 3),
+                                               __ATOMIC_ACQUIRE);
+    value = (full >> ((maddr & 7) * 8)) & lane_mask(width, 0);
+  }
+  c_.frames.put_page(mfn);
+  if (!l1) return error(-pv::XEN_EINVAL);
+  return value;
+}
+
+// Writes back a computed value: skipped when unchanged, a cmpxchg against `old` when locked.
+PtwrOutcome MmOps::ptwr_store(MmCaller caller, const x86dec::DecodedStore& s, std::uint64_t maddr,
+                              std::uint64_t old, std::uint64_t value) {
+  if (value == old) return PtwrOutcome::emulated;
+  if (!s.lock)
+    return ptwr_emulated_write(caller, maddr, value, s.width).ok() ? PtwrOutcome::emulated
+                                                                   : PtwrOutcome::refused;
+  std::uint64_t observed = 0;
+  if (!ptwr_emulated_cmpxchg(caller, maddr, old, value, s.width, observed).ok())
+    return PtwrOutcome::refused;
+  return observed == old ? PtwrOutcome::emulated : PtwrOutcome::retry;
+}
+
+PtwrOutcome MmOps::ptwr_emulate(MmCaller caller, const x86dec::DecodedStore& s,
+                                std::uint64_t maddr, PtwrRegisters& regs) {
+  using x86dec::StoreKind;
+  const std::uint64_t src = x86dec::source_value(s, regs.gpr);
+  if (s.kind == StoreKind::mov)  // a plain write, even of the value already there
+    return ptwr_emulated_write(caller, maddr, src, s.width).ok() ? PtwrOutcome::emulated
+                                                                 : PtwrOutcome::refused;
+  Result<std::uint64_t> cur = ptwr_read(caller, maddr, s.width);
+  if (!cur) return PtwrOutcome::refused;
+  if (s.kind == StoreKind::cmpxchg) {
+    // Compare with rAX; on a match store the source, else load what was seen into rAX.
+    const std::uint64_t acc = regs.gpr[0] & lane_mask(s.width, 0);
+    std::uint64_t seen = *cur;
+    if (seen == acc) {
+      std::uint64_t observed = 0;
+      if (!ptwr_emulated_cmpxchg(caller, maddr, acc, src, s.width, observed).ok())
+        return PtwrOutcome::refused;
+      seen = observed;
+    }
+    regs.rflags = (regs.rflags & ~x86dec::kArithFlags) | x86dec::cmp_flags(acc, seen, s.width);
+    if (seen != acc) regs.gpr[0] = x86dec::merge_register(regs.gpr[0], seen, s.width, false);
+    return PtwrOutcome::emulated;
+  }
+  const x86dec::RmwResult r = x86dec::read_modify_write(s, *cur, src, regs.rflags);
+  const PtwrOutcome out = ptwr_store(caller, s, maddr, *cur, r.value);
+  if (out != PtwrOutcome::emulated) return out;
+  regs.rflags = r.rflags;
+  if (s.kind == StoreKind::xchg || s.kind == StoreKind::xadd) {  // the register gets the old value
+    const unsigned reg = (s.src_high_byte ? s.src_reg - 4u : s.src_reg) & 15;
+    regs.gpr[reg] = x86dec::merge_register(regs.gpr[reg], *cur, s.width, s.src_high_byte);
+  }
+  return PtwrOutcome::emulated;
 }
 
 Status MmOps::ptwr_emulated_write(MmCaller caller, std::uint64_t maddr, std::uint64_t value,

@@ -75,48 +75,12 @@ void handle_invalid_opcode(HypercallContext& ctx) {
 constexpr std::uint64_t kPfPresent = 1, kPfWrite = 2, kPfReserved = 8, kPfFetch = 16;
 constexpr std::uint64_t kRflagsTf = 1u << 8;
 
-std::uint64_t operand_mask(unsigned width) {
-  return width == 8 ? ~std::uint64_t{0} : (std::uint64_t{1} << (width * 8)) - 1;
-}
-
 // Up to 15 instruction bytes at `rip` (fewer when the next page is not readable).
 std::size_t fetch_instruction(HypercallContext& ctx, std::uint64_t rip, std::uint8_t (&insn)[15]) {
   if (ctx.memory.copy_from_guest(insn, rip, sizeof insn).ok()) return sizeof insn;
   const std::size_t in_page = 0x1000 - (rip & 0xfff);
   if (in_page < sizeof insn && ctx.memory.copy_from_guest(insn, rip, in_page).ok()) return in_page;
   return 0;
-}
-
-// Applies the decoded store. `retry`: a locked update lost a race; resume at the same rip.
-bool apply_pt_store(HypercallContext& ctx, const x86dec::DecodedStore& s, std::uint64_t ea,
-                    std::uint64_t maddr, std::uint64_t src, std::uint64_t* const (&gpr)[16],
-                    bool& retry) {
-  MmCaller caller{ctx.vcpu.domain().memory, ctx.vcpu.mm};
-  const std::uint64_t mask = operand_mask(s.width);
-  std::uint64_t cur = 0, observed = 0;
-  if (s.kind == x86dec::StoreKind::mov)
-    return ctx.mm->ptwr_emulated_write(caller, maddr, src, s.width).ok();
-  if (!ctx.memory.copy_from_guest(&cur, ea, s.width).ok()) return false;
-  if (s.kind == x86dec::StoreKind::xchg) {
-    if (cur != src) {
-      if (!ctx.mm->ptwr_emulated_cmpxchg(caller, maddr, cur, src, s.width, observed).ok())
-        return false;
-      if ((observed & mask) != cur) return retry = true;
-    }
-    const unsigned reg = s.src_high_byte ? s.src_reg - 4u : s.src_reg;
-    *gpr[reg & 15] = x86dec::merge_register(*gpr[reg & 15], cur, s.width, s.src_high_byte);
-    return true;
-  }
-  const std::uint64_t acc = *gpr[0] & mask;  // CMPXCHG compares with rAX
-  if (cur == acc) {
-    if (!ctx.mm->ptwr_emulated_cmpxchg(caller, maddr, acc, src, s.width, observed).ok())
-      return false;
-    cur = observed & mask;
-  }
-  ctx.regs.rflags =
-      (ctx.regs.rflags & ~x86dec::kArithFlags) | x86dec::cmp_flags(acc, cur, s.width);
-  if (cur != acc) *gpr[0] = x86dec::merge_register(*gpr[0], cur, s.width, false);
-  return true;
 }
 
 bool emulate_pt_write(HypercallContext& ctx, std::uint64_t cr2) {
@@ -134,15 +98,19 @@ bool emulate_pt_write(HypercallContext& ctx, std::uint64_t cr2) {
   if (!s) return false;
   std::uint64_t* const gpr[16] = {&f.rax, &f.rcx, &f.rdx, &f.rbx, &f.rsp, &f.rbp, &f.rsi, &f.rdi,
                                   &f.r8,  &f.r9,  &f.r10, &f.r11, &f.r12, &f.r13, &f.r14, &f.r15};
-  std::uint64_t vals[16];
-  for (unsigned i = 0; i < 16; ++i) vals[i] = *gpr[i];
-  const std::uint64_t ea = x86dec::effective_address(*s, vals, f.rip);
+  PtwrRegisters regs{};
+  for (unsigned i = 0; i < 16; ++i) regs.gpr[i] = *gpr[i];
+  regs.rflags = f.rflags;
+  const std::uint64_t ea = x86dec::effective_address(*s, regs.gpr, f.rip);
   // Xen: only naturally aligned stores within the faulting page.
   if (((ea ^ cr2) & ~std::uint64_t{0xfff}) != 0 || (ea & (s->width - 1)) != 0) return false;
-  bool retry = false;
   const std::uint64_t maddr = (*target & ~std::uint64_t{0xfff}) | (ea & 0xfff);
-  if (!apply_pt_store(ctx, *s, ea, maddr, x86dec::source_value(*s, vals), gpr, retry)) return false;
-  if (retry) return true;
+  const PtwrOutcome out =
+      ctx.mm->ptwr_emulate(MmCaller{ctx.vcpu.domain().memory, ctx.vcpu.mm}, *s, maddr, regs);
+  if (out == PtwrOutcome::refused) return false;
+  if (out == PtwrOutcome::retry) return true;  // lost a race: re-execute the instruction
+  for (unsigned i = 0; i < 16; ++i) *gpr[i] = regs.gpr[i];
+  f.rflags = regs.rflags;
   f.rip += s->length;
   if (f.rflags & kRflagsTf) deliver_exception(ctx, 1, false, 0);  // single-step trap after it
   return true;

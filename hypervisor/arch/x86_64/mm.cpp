@@ -93,6 +93,7 @@ void mm_init(const MemoryMap& map) {
   mm.frames.init(std::span<PageInfo>(pages, nr_frames), alloc, map);
   auto* validator = new (validator_storage) PageTableValidator(mm.frames, mm.memory, mm.tlb, mm.slots);
   mm.frames.set_hooks(validator);
+  mm.frames.set_m2p(&mm.m2p);
   validator->set_segdesc_check(check_segdesc_page);
   state().mm = new (ops_storage) MmOps(MmContext{mm.frames, *validator, mm.memory, mm.tlb, mm.m2p, mm.slots, mm.vcpumask});
   for (std::uint64_t i = 0; i < m2p_frames(); ++i) mm.frames.share_xen_frame(m2p_first_mfn() + i, pv::DOMID_XEN, false);

@@ -30,6 +30,7 @@ FakeMachine::FakeMachine()
   if (!map.add(0, kFrames * 4096, hv::MemoryType::usable)) std::abort();
   map.normalize();
   frames.set_hooks(&validator);
+  frames.set_m2p(this);
   if (!frames.attach_domain(dom0) || !frames.attach_domain(d1) || !frames.attach_domain(d2))
     std::abort();
   reset();

@@ -187,7 +187,7 @@ TEST(X86Decode, Refusals) {
   EXPECT_FALSE(decode({0x48, 0x66, 0x89, 0x07}));                // REX not last
   EXPECT_FALSE(decode({0x48, 0x48, 0x89, 0x07}));                // two REX
   EXPECT_FALSE(decode({0xf0, 0x48, 0x89, 0x37}));                // lock mov: #UD
-  EXPECT_FALSE(decode({0xf0, 0x48, 0x0f, 0xb3, 0x07}));          // lock btr: unsupported
+  EXPECT_FALSE(decode({0xf0, 0x48, 0x0f, 0xa3, 0x07}));          // lock bt: #UD (no write)
   EXPECT_FALSE(decode({0x48, 0xc7, 0x08, 0x00, 0x00, 0x00, 0x00}));  // C7 /1
   EXPECT_FALSE(decode({0x0f, 0xb2, 0x07}));                      // lss
   EXPECT_FALSE(decode({0xab}));                                  // stos
@@ -214,3 +214,183 @@ TEST(X86Decode, RegisterWritesAndCmpFlags) {
 }
 
 }  // namespace
+
+// --- read-modify-write forms (Linux's clear_bit/set_bit/test_and_clear_bit and friends) ---
+
+TEST(X86Decode, LinuxBitHelpers) {
+  auto clear = decode({0xf0, 0x80, 0x67, 0x01, 0xfd});  // lock andb $0xfd,1(%rdi): clear_bit(RW)
+  ASSERT_TRUE(clear);
+  EXPECT_EQ(clear->kind, StoreKind::alu);
+  EXPECT_EQ(clear->op, static_cast<std::uint8_t>(AluOp::and_));
+  EXPECT_EQ(clear->width, 1u);
+  EXPECT_TRUE(clear->lock);
+  EXPECT_TRUE(clear->src_is_imm);
+  EXPECT_EQ(clear->length, 5u);
+  auto r = registers();
+  EXPECT_EQ(source_value(*clear, r), 0xfdu);
+  EXPECT_EQ(effective_address(*clear, r, 0), r[7] + 1);
+  auto btr = decode({0xf0, 0x48, 0x0f, 0xb3, 0x37});  // lock btr %rsi,(%rdi)
+  ASSERT_TRUE(btr);
+  EXPECT_EQ(btr->kind, StoreKind::bit);
+  EXPECT_EQ(btr->op, static_cast<std::uint8_t>(BitOp::btr));
+  EXPECT_EQ(btr->width, 8u);
+  EXPECT_EQ(btr->src_reg, 6);
+  auto bts = decode({0xf0, 0x48, 0x0f, 0xba, 0x2f, 0x01});  // lock btsq $1,(%rdi)
+  ASSERT_TRUE(bts);
+  EXPECT_EQ(bts->op, static_cast<std::uint8_t>(BitOp::bts));
+  EXPECT_EQ(bts->imm, 1u);
+  EXPECT_EQ(bts->length, 6u);
+  auto xadd = decode({0xf0, 0x48, 0x0f, 0xc1, 0x0f});  // lock xadd %rcx,(%rdi)
+  ASSERT_TRUE(xadd);
+  EXPECT_EQ(xadd->kind, StoreKind::xadd);
+  EXPECT_EQ(xadd->src_reg, 1);
+}
+
+TEST(X86Decode, GroupsImmediatesAndUnary) {
+  auto orq = decode({0x48, 0x81, 0x0f, 0x00, 0x04, 0x00, 0x00});  // orq $0x400,(%rdi)
+  ASSERT_TRUE(orq);
+  EXPECT_EQ(orq->op, static_cast<std::uint8_t>(AluOp::or_));
+  EXPECT_EQ(orq->imm, 0x400u);
+  EXPECT_EQ(orq->length, 7u);
+  auto andq = decode({0x48, 0x83, 0x27, 0xfd});  // andq $-3,(%rdi): imm8 sign-extended
+  ASSERT_TRUE(andq);
+  EXPECT_EQ(andq->width, 8u);
+  EXPECT_EQ(source_value(*andq, registers()), ~std::uint64_t{2});
+  auto inc = decode({0xf0, 0x48, 0xff, 0x07});
+  ASSERT_TRUE(inc);
+  EXPECT_EQ(inc->kind, StoreKind::unary);
+  EXPECT_EQ(inc->op, static_cast<std::uint8_t>(UnaryOp::inc));
+  auto neg = decode({0x66, 0xf7, 0x1f});
+  ASSERT_TRUE(neg);
+  EXPECT_EQ(neg->op, static_cast<std::uint8_t>(UnaryOp::neg));
+  EXPECT_EQ(neg->width, 2u);
+  auto sbb = decode({0x18, 0x27});  // sbb %ah,(%rdi)
+  ASSERT_TRUE(sbb);
+  EXPECT_EQ(sbb->op, static_cast<std::uint8_t>(AluOp::sbb));
+  EXPECT_TRUE(sbb->src_high_byte);
+  EXPECT_EQ(sbb->src_reg, 4);
+}
+
+TEST(X86Decode, RefusesInstructionsThatDoNotWriteMemory) {
+  EXPECT_FALSE(decode({0x48, 0x39, 0x07}));        // cmp %rax,(%rdi)
+  EXPECT_FALSE(decode({0x48, 0x0f, 0xa3, 0x07}));  // bt %rax,(%rdi)
+  EXPECT_FALSE(decode({0x48, 0x0f, 0xba, 0x27, 0x01}));  // bt $1,(%rdi)
+  EXPECT_FALSE(decode({0xf6, 0x07, 0x01}));        // testb $1,(%rdi)
+  EXPECT_FALSE(decode({0x48, 0x01, 0xc3}));        // add %rax,%rbx
+  EXPECT_FALSE(decode({0xff, 0x17}));              // call *(%rdi)
+  EXPECT_FALSE(decode({0xf3, 0x48, 0xab}));        // rep stos: not supported
+  EXPECT_FALSE(decode({0x48, 0x81, 0x0f, 0x00, 0x04}));  // truncated imm32
+}
+
+TEST(X86Decode, RegisterBitNumberSelectsTheUnit) {  // btc %eax,8(%rdi)
+  auto s = decode({0x0f, 0xbb, 0x47, 0x08});
+  ASSERT_TRUE(s);
+  std::array<std::uint64_t, 16> r{};
+  r[7] = 0x1000;
+  r[0] = 37;  // bit 5 of the dword at +4
+  EXPECT_EQ(effective_address(*s, r, 0), 0x1000u + 8 + 4);
+  r[0] = static_cast<std::uint32_t>(-1);  // bit 31 of the dword at -4
+  EXPECT_EQ(effective_address(*s, r, 0), 0x1000u + 8 - 4);
+  EXPECT_EQ(read_modify_write(*s, 0, source_value(*s, r), 0).value, 0x80000000u);
+}
+
+// read_modify_write against the CPU itself, register forms (flags are the same for memory).
+// The stack pointer steps over the red zone before pushfq/popfq touch the stack.
+#define MX_NATIVE(MN, MOD)                                                                 \
+  asm volatile("lea -128(%%rsp), %%rsp\n\tpush %[fl]\n\tpopfq\n\t" MN " %" MOD "[s], %" MOD \
+               "[d]\n\tpushfq\n\tpop %[fl]\n\tlea 128(%%rsp), %%rsp"                      \
+               : [d] "+r"(dst), [fl] "+r"(flags), [s] "+r"(src)                           \
+               :                                                                           \
+               : "cc")
+#define MX_NATIVE1(MN, MOD)                                                                \
+  asm volatile("lea -128(%%rsp), %%rsp\n\tpush %[fl]\n\tpopfq\n\t" MN " %" MOD            \
+               "[d]\n\tpushfq\n\tpop %[fl]\n\tlea 128(%%rsp), %%rsp"                      \
+               : [d] "+r"(dst), [fl] "+r"(flags)                                          \
+               :                                                                           \
+               : "cc")
+#define MX_WIDTHS(MACRO, MN)          \
+  if (width == 1) MACRO(MN, "b");     \
+  else if (width == 2) MACRO(MN, "w"); \
+  else if (width == 4) MACRO(MN, "k"); \
+  else MACRO(MN, "q");
+#define MX_WIDTHS_NO_BYTE(MACRO, MN)   \
+  if (width == 2) MACRO(MN, "w");      \
+  else if (width == 4) MACRO(MN, "k"); \
+  else MACRO(MN, "q");
+
+std::uint64_t run_native(const DecodedStore& s, std::uint64_t dst, std::uint64_t src,
+                         std::uint64_t& flags) {
+  const unsigned width = s.width;
+  switch (s.kind) {
+    case StoreKind::xadd: MX_WIDTHS(MX_NATIVE, "xadd") break;
+    case StoreKind::alu:
+      switch (static_cast<AluOp>(s.op)) {
+        case AluOp::add: MX_WIDTHS(MX_NATIVE, "add") break;
+        case AluOp::or_: MX_WIDTHS(MX_NATIVE, "or") break;
+        case AluOp::adc: MX_WIDTHS(MX_NATIVE, "adc") break;
+        case AluOp::sbb: MX_WIDTHS(MX_NATIVE, "sbb") break;
+        case AluOp::and_: MX_WIDTHS(MX_NATIVE, "and") break;
+        case AluOp::sub: MX_WIDTHS(MX_NATIVE, "sub") break;
+        case AluOp::xor_: MX_WIDTHS(MX_NATIVE, "xor") break;
+      }
+      break;
+    case StoreKind::bit:
+      switch (static_cast<BitOp>(s.op)) {
+        case BitOp::bts: MX_WIDTHS_NO_BYTE(MX_NATIVE, "bts") break;
+        case BitOp::btr: MX_WIDTHS_NO_BYTE(MX_NATIVE, "btr") break;
+        case BitOp::btc: MX_WIDTHS_NO_BYTE(MX_NATIVE, "btc") break;
+      }
+      break;
+    case StoreKind::unary:
+      switch (static_cast<UnaryOp>(s.op)) {
+        case UnaryOp::inc: MX_WIDTHS(MX_NATIVE1, "inc") break;
+        case UnaryOp::dec: MX_WIDTHS(MX_NATIVE1, "dec") break;
+        case UnaryOp::not_: MX_WIDTHS(MX_NATIVE1, "not") break;
+        case UnaryOp::neg: MX_WIDTHS(MX_NATIVE1, "neg") break;
+      }
+      break;
+    default: break;
+  }
+  const std::uint64_t mask = width == 8 ? ~0ull : (1ull << (width * 8)) - 1;
+  return dst & mask;
+}
+
+TEST(X86Decode, ReadModifyWriteMatchesTheCpu) {
+  std::uint64_t seed = 0x9e3779b97f4a7c15;
+  auto next = [&] {
+    seed ^= seed << 13; seed ^= seed >> 7; seed ^= seed << 17;
+    return seed;
+  };
+  const std::uint64_t edges[] = {0, 1, 0x7f, 0x80, 0xff, 0x7fff, 0x8000, 0xffffffff, 0x80000000,
+                                 0x7fffffffffffffff, 0x8000000000000000, ~0ull, 0x0f, 0x10};
+  struct Form { StoreKind kind; std::uint8_t op; };
+  std::vector<Form> forms;
+  for (std::uint8_t op = 0; op < 7; ++op) forms.push_back({StoreKind::alu, op});
+  for (std::uint8_t op = 0; op < 3; ++op) forms.push_back({StoreKind::bit, op});
+  for (std::uint8_t op = 0; op < 4; ++op) forms.push_back({StoreKind::unary, op});
+  forms.push_back({StoreKind::xadd, 0});
+  for (const Form& form : forms) {
+    for (unsigned width : {1u, 2u, 4u, 8u}) {
+      if (form.kind == StoreKind::bit && width == 1) continue;  // no byte BT*
+      DecodedStore s;
+      s.kind = form.kind;
+      s.op = form.op;
+      s.width = width;
+      const std::uint64_t mask = width == 8 ? ~0ull : (1ull << (width * 8)) - 1;
+      for (int i = 0; i < 400; ++i) {
+        const std::uint64_t a = (i < 14 ? edges[i] : next()) & mask;
+        const std::uint64_t b = (i >= 14 && i < 28 ? edges[i - 14] : next()) & mask;
+        // Start from flags with CF alternately set (ADC/SBB/INC/DEC/BT* read or keep it),
+        // and AF/PF/ZF/SF/OF set so stale values would show.
+        const std::uint64_t in_flags = 0x202 | 0x8d4 | (i & 1);
+        std::uint64_t flags = in_flags;
+        const std::uint64_t want = run_native(s, a, b, flags);
+        const RmwResult got = read_modify_write(s, a, b, in_flags);
+        ASSERT_EQ(got.value, want) << "kind " << int(form.kind) << " op " << int(form.op) << " w " << width << " a " << a << " b " << b;
+        // BT* define CF only (the SDM leaves OF SF AF PF undefined; we keep them).
+        const std::uint64_t defined = form.kind == StoreKind::bit ? kCarryFlag : kArithFlags;
+        ASSERT_EQ(got.rflags & defined, flags & defined) << "kind " << int(form.kind) << " op " << int(form.op) << " w " << width << " a " << a << " b " << b;
+      }
+    }
+  }
+}
