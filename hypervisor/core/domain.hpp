@@ -32,6 +32,9 @@ struct PvCpuState {
   std::uint64_t kernel_sp = 0;  // stack_switch: where user->kernel bounces land
   std::uint16_t kernel_ss = 0;
   std::uint64_t fs_base = 0, gs_base_kernel = 0, gs_base_user = 0;
+  // Data segment selectors while the vCPU is not running (Xen's save_segments/load_segments);
+  // the builder's FLAT_KERNEL_DS at start of day.
+  std::uint16_t ds = 0, es = 0, fs = 0, gs = 0;
   bool virtual_ts = false;      // fpu_taskswitch: the guest's CR0.TS
   std::uint8_t iopl = 0;        // physdev_op set_iopl: the guest's virtual IOPL
   // set_gdt: the guest's descriptor frames (each holding a seg_desc type ref) and entry

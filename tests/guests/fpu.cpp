@@ -5,7 +5,9 @@
 // boot-module domU on microxen), any state leaking between domains shows up as a mismatch.
 // It also exercises fpu_taskswitch: with the virtual CR0.TS set, the first FPU instruction
 // raises #NM in the guest's own trap handler, which clears TS with fpu_taskswitch(0); the
-// state must be intact afterwards, also when TS stayed set across a yield.
+// state must be intact afterwards, also when TS stayed set across a yield. The data segment
+// selectors %ds/%es (different per seed) are checked after every yield as well.
+#include <pv/arch_x86_64.hpp>
 #include <pv/hypercall.hpp>
 #include <pv/sched.hpp>
 #include <pv/start_info.hpp>
@@ -116,6 +118,21 @@ void check_reference(bool avx) {
   }
 }
 
+// The data segment selectors are per vCPU too: one domain holds the flat ring-3 data selector
+// in %ds and null in %es, the other the reverse (by seed parity).
+constexpr std::uint16_t kFlatRing3Data = pv::FLAT_RING3_DS32;  // 0xe02b, also valid in 64-bit mode
+std::uint16_t expected_ds, expected_es;
+
+std::uint16_t read_ds() { std::uint16_t v; asm volatile("mov %%ds, %0" : "=r"(v)); return v; }
+std::uint16_t read_es() { std::uint16_t v; asm volatile("mov %%es, %0" : "=r"(v)); return v; }
+
+void load_data_selectors(unsigned seed) {
+  expected_ds = seed & 1 ? kFlatRing3Data : 0;
+  expected_es = seed & 1 ? 0 : kFlatRing3Data;
+  asm volatile("mov %0, %%ds" ::"r"(static_cast<std::uint32_t>(expected_ds)) : "memory");
+  asm volatile("mov %0, %%es" ::"r"(static_cast<std::uint32_t>(expected_es)) : "memory");
+}
+
 // Takes a snapshot; with the virtual TS set exactly one #NM must come first.
 void snapshot_and_compare(bool avx, bool ts_set, unsigned round) {
   const unsigned nm_before = nm_count;
@@ -124,6 +141,8 @@ void snapshot_and_compare(bool avx, bool ts_set, unsigned round) {
   if (nm_count != expected)
     guest::fail("round %u: %u #NM deliveries, expected %u (virtual TS %s)", round, nm_count - nm_before,
                 expected - nm_before, ts_set ? "set" : "clear");
+  if (read_ds() != expected_ds || read_es() != expected_es)
+    guest::fail("round %u: ds/es %#x/%#x, expected %#x/%#x", round, read_ds(), read_es(), expected_ds, expected_es);
   unsigned index;
   if (const char* what = first_difference(now, avx, index))
     guest::fail("round %u: %s %u changed across a yield", round, what, index);
@@ -138,6 +157,11 @@ void guest_main(const pv::start_info& info) {
   if (guest::set_trap_table({{7, 0}}) != 0) guest::fail("set_trap_table(#NM) failed");
   guest::set_trap_handler(7, on_device_not_available);
 
+  // Both Xen builders start every data selector at FLAT_KERNEL_DS, which is the null
+  // selector for 64-bit guests (FLAT_RING3_DS64).
+  if (read_ds() != pv::FLAT_KERNEL_DS || read_es() != pv::FLAT_KERNEL_DS)
+    guest::fail("start of day: ds/es %#x/%#x, expected FLAT_KERNEL_DS %#x", read_ds(), read_es(), pv::FLAT_KERNEL_DS);
+  load_data_selectors(seed);
   make_pattern(seed);
   fpu_fill(&pattern, avx);
   fpu_snapshot(&reference, avx);

@@ -197,6 +197,10 @@ bool build(DomainSlot& slot, const BuildRequest& req, const BootInfo& boot) {
   // libxenguest's vCPU context names the kernel stack (Xen's dom0 builder leaves it 0).
   v.pv.kernel_ss = r.kernel_ss;
   v.pv.kernel_sp = r.kernel_sp;
+  v.pv.ds = r.ds;  // FLAT_KERNEL_DS (null for 64-bit guests), as Xen's builders set them
+  v.pv.es = r.es;
+  v.pv.fs = r.fs;
+  v.pv.gs = r.gs;
   v.state = VcpuState::runnable;
   slot.built = true;
   build_order[built_count++] = d.id();

@@ -55,6 +55,39 @@ void load_guest_gdt(const Vcpu& vcpu) {
   gdt_load_guest(get_cpu_info()->cpu_id, frames, nr_frames);
 }
 
+// Data segment selectors belong to the vCPU: the next one (another domain's, maybe) must
+// neither see nor keep using them. A saved selector the vCPU's own GDT no longer accepts
+// (#GP/#NP at the load, fixed up through .ex_table) loads as null, as in Xen's
+// load_segments. Loading %fs/%gs also loads a base: the caller writes the bases afterwards.
+#define MX_LOAD_SELECTOR(seg, value)                                        \
+  asm volatile("1: mov %k0, %%" seg "\n"                                   \
+               "2:\n"                                                      \
+               ".pushsection .text.fixup, \"ax\"\n"                        \
+               "3: xor %k0, %k0\n"                                          \
+               "   mov %k0, %%" seg "\n"                                   \
+               "   jmp 2b\n"                                                \
+               ".popsection\n"                                              \
+               ".pushsection .ex_table, \"a\"\n"                           \
+               ".balign 8\n"                                                \
+               ".quad 1b, 3b\n"                                             \
+               ".popsection"                                               \
+               : "+r"(value)::"memory")
+
+void save_selectors(PvCpuState& pv) {
+  asm volatile("mov %%ds, %0" : "=r"(pv.ds));
+  asm volatile("mov %%es, %0" : "=r"(pv.es));
+  asm volatile("mov %%fs, %0" : "=r"(pv.fs));
+  asm volatile("mov %%gs, %0" : "=r"(pv.gs));
+}
+
+void load_selectors(const PvCpuState& pv) {
+  std::uint32_t ds = pv.ds, es = pv.es, fs = pv.fs, gs = pv.gs;
+  MX_LOAD_SELECTOR("ds", ds);
+  MX_LOAD_SELECTOR("es", es);
+  MX_LOAD_SELECTOR("fs", fs);
+  MX_LOAD_SELECTOR("gs", gs);
+}
+
 }  // namespace
 
 void fpu_init() {
@@ -93,6 +126,7 @@ bool arch_vcpu_init(Vcpu& vcpu) {
 
 void save_vcpu_state(Vcpu& vcpu) {
   PvCpuState& pv = vcpu.pv;
+  save_selectors(pv);
   pv.fs_base = rdmsr(MSR_FS_BASE);
   std::uint64_t active = rdmsr(MSR_GS_BASE), shadow = rdmsr(MSR_KERNEL_GS_BASE);
   pv.gs_base_kernel = vcpu.mm.kernel_mode ? active : shadow;
@@ -107,6 +141,8 @@ void save_vcpu_state(Vcpu& vcpu) {
 
 void load_vcpu_state(Vcpu& vcpu) {
   const PvCpuState& pv = vcpu.pv;
+  load_guest_gdt(vcpu);  // first: the selectors below are checked against it
+  load_selectors(pv);
   wrmsr(MSR_FS_BASE, pv.fs_base);
   wrmsr(MSR_GS_BASE, vcpu.mm.kernel_mode ? pv.gs_base_kernel : pv.gs_base_user);
   wrmsr(MSR_KERNEL_GS_BASE, vcpu.mm.kernel_mode ? pv.gs_base_user : pv.gs_base_kernel);
@@ -117,7 +153,6 @@ void load_vcpu_state(Vcpu& vcpu) {
   else
     asm volatile("fxrstor64 %0" ::"m"(a->fpu) : "memory");
   if (pv.virtual_ts) write_cr0(read_cr0() | CR0_TS);
-  load_guest_gdt(vcpu);
 }
 
 void load_guest_root(const Vcpu& vcpu) {
