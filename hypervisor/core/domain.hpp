@@ -7,6 +7,7 @@
 #include <pv/types.hpp>
 
 #include "frame_table.hpp"
+#include "io_port_ranges.hpp"
 #include "guest_registers.hpp"
 #include "mm_platform.hpp"
 
@@ -37,6 +38,10 @@ struct PvCpuState {
   std::uint16_t ds = 0, es = 0, fs = 0, gs = 0;
   bool virtual_ts = false;      // fpu_taskswitch: the guest's CR0.TS
   std::uint8_t iopl = 0;        // physdev_op set_iopl: the guest's virtual IOPL
+  // Privileged-op emulation (core/priv_op): the CR4 bits the guest chose (Xen's ctrlreg[4]
+  // guest part) and the per-vCPU MSRs Xen keeps in struct vcpu_msrs.
+  std::uint64_t guest_cr4 = 0;
+  std::uint64_t msr_spec_ctrl = 0, msr_tsc_aux = 0, msr_misc_features_enables = 0;
   // set_gdt: the guest's descriptor frames (each holding a seg_desc type ref) and entry
   // count; the arch keeps a copy of the frames in GDT pages 0-13 of the CPU running us.
   std::uint64_t gdt_frames[14] = {};
@@ -112,6 +117,9 @@ class Domain {
   char name[32] = {};
   bool console_io_allowed = false;  // may write through console_io (dom0, or by boot option)
   ConsoleLine console_line;
+  IoPortRanges io_ports;            // ports the domain may access (Xen's d->arch.ioport_caps)
+  std::uint8_t cmos_index = 0;      // the latched RTC index port 0x70 (Xen's arch.cmos_idx)
+  std::uint32_t pci_cf8 = 0;        // the emulated PCI CONFIG_ADDRESS (Xen's arch.pci_cf8)
   pv::shared_info* shared_info = nullptr;  // the hypervisor's view of the shared_info page
   DomainMemory memory{};                   // id, privilege, page counts, vm_assist bits
 

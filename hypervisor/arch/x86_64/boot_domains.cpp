@@ -183,6 +183,9 @@ bool build(DomainSlot& slot, const BuildRequest& req, const BootInfo& boot) {
     return false;
   }
   d.console_io_allowed = req.console_io;
+  // dom0's I/O ports as Xen grants them (ACPI PM timer not yet known here: left granted).
+  if (d.privileged() && !grant_hardware_domain_ports(d.io_ports, 0, 0x3f8))
+    HV_PANIC("%s: cannot record its I/O port permissions", label);
   d.shared_info = si;
   publish_domain_wallclock(d);
   HV_ASSERT(d.add_vcpu(v));

@@ -19,6 +19,7 @@
 #include "io.hpp"
 #include "layout.hpp"
 #include "percpu.hpp"
+#include "priv_op_platform.hpp"
 #include "pv_cpu_platform.hpp"
 #include "state.hpp"
 #include "trap_frame.hpp"
@@ -31,7 +32,8 @@ constexpr std::uint64_t kVectorPageFault = 14, kVectorGeneralProtection = 13;
 // A #GP from `int n` (CD nn) whose gate is DPL 0: deliver vector n if the guest's virtual
 // IDT allows it from the current mode, else the #GP. The instruction is read from guest
 // memory rather than trusting the error code (TCG reports (n << 4) | 2 instead of
-// (n << 3) | 2).
+// (n << 3) | 2). A #GP(0) from a privileged or I/O instruction is emulated where Xen
+// emulates it (core/priv_op).
 void handle_general_protection(HypercallContext& ctx) {
   TrapFrame& f = ctx.regs;
   std::uint8_t insn[2] = {};
@@ -44,6 +46,9 @@ void handle_general_protection(HypercallContext& ctx) {
     deliver_exception(ctx, kVectorGeneralProtection, true, (std::uint64_t{insn[1]} << 3) | 2);
     return;
   }
+  // Xen emulates privileged and I/O instructions only for #GP(0) (pv_emulate_privileged_op).
+  PrivOpHardware hw;
+  if (f.error_code == 0 && emulate_privileged_op(ctx, hw) == PrivOpResult::emulated) return;
   deliver_exception(ctx, kVectorGeneralProtection, true, f.error_code);
 }
 
