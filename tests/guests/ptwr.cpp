@@ -3,7 +3,11 @@
 // instructions, as Linux does: a plain 64-bit mov installs a valid entry; a mov of an entry
 // that mmu_update would refuse (a writable mapping of a page-table frame) faults to the
 // guest's #PF handler and changes nothing; lock cmpxchg succeeds or fails like the real
-// instruction (rax, ZF); xchg returns the old entry.
+// instruction (rax, ZF); xchg returns the old entry. The read-modify-write forms Linux's
+// PTE helpers compile to are emulated too (Xen runs x86_emulate on any instruction that
+// writes memory): clear_bit/set_bit as `lock andb/orb $imm`, test_and_clear_bit as
+// `lock btr` (CF = the old bit), `lock bts $imm`, and xadd; an RMW that would make the entry
+// a writable mapping of a page table faults like the plain store.
 #include <pv/hypercall.hpp>
 #include <pv/mmu.hpp>
 
@@ -16,6 +20,7 @@
 asm(R"(
         .pushsection .text.ptwr, "ax"
         .globl ptwr_store, ptwr_store_resume, ptwr_cmpxchg, ptwr_xchg
+        .globl ptwr_clear_rw, ptwr_set_rw, ptwr_set_rw_resume, ptwr_btr, ptwr_bts, ptwr_xadd
 ptwr_store:                      /* (u64 *p, u64 v): mov %rsi,(%rdi) as Linux's set_pte */
         movq    %rsi, (%rdi)
 ptwr_store_resume:
@@ -29,6 +34,27 @@ ptwr_xchg:                       /* (p, v) -> old */
         xchgq   %rsi, (%rdi)
         movq    %rsi, %rax
         ret
+ptwr_clear_rw:                   /* (p): clear_bit(_PAGE_BIT_RW) */
+        lock andb $0xfd, (%rdi)
+        ret
+ptwr_set_rw:                     /* (p): set_bit(_PAGE_BIT_RW) */
+        lock orb $0x02, (%rdi)
+ptwr_set_rw_resume:
+        ret
+ptwr_btr:                        /* (p, bit) -> old bit: test_and_clear_bit */
+        xorl    %eax, %eax
+        lock btrq %rsi, (%rdi)
+        setc    %al
+        ret
+ptwr_bts:                        /* (p) -> old bit 63: lock btsq $63 (NX) */
+        xorl    %eax, %eax
+        lock btsq $63, (%rdi)
+        setc    %al
+        ret
+ptwr_xadd:                       /* (p, v) -> old */
+        lock xaddq %rsi, (%rdi)
+        movq    %rsi, %rax
+        ret
         .popsection
 )");
 
@@ -38,6 +64,12 @@ extern char ptwr_store_resume[];
 std::uint64_t ptwr_cmpxchg(volatile std::uint64_t* p, std::uint64_t expected, std::uint64_t desired);
 std::uint64_t ptwr_xchg(volatile std::uint64_t* p, std::uint64_t v);
 std::uint8_t ptwr_zf;
+void ptwr_clear_rw(volatile std::uint64_t* p);
+void ptwr_set_rw(volatile std::uint64_t* p);
+extern char ptwr_set_rw_resume[];
+std::uint64_t ptwr_btr(volatile std::uint64_t* p, std::uint64_t bit);
+std::uint64_t ptwr_bts(volatile std::uint64_t* p);
+std::uint64_t ptwr_xadd(volatile std::uint64_t* p, std::uint64_t v);
 }
 
 namespace {
@@ -108,6 +140,39 @@ void cmpxchg_and_xchg(volatile std::uint64_t* t, std::uint64_t data) {
   if (rax != (ro | mm::PTE_US | kGuestKernel) || t[3] != 0) fail("xchg: old %#lx entry %#lx", rax, t[3]);
   print("ok: xchg(entry, 0) returned the old entry and cleared it\n");
 }
+// Entry 4 maps the data page writable; entry 5 maps the L1 itself read-only.
+void read_modify_writes(volatile std::uint64_t* t, std::uint64_t data, std::uint64_t l1) {
+  const std::uint64_t rw = (data << 12) | kData, expect_rw = rw | mm::PTE_US | kGuestKernel;
+  ptwr_store(&t[4], rw);
+  ptwr_clear_rw(&t[4]);
+  if (t[4] != (expect_rw & ~mm::PTE_RW)) fail("lock andb $0xfd: entry %#lx", t[4]);
+  print("ok: lock andb $~RW (clear_bit) -> %#lx\n", t[4]);
+  ptwr_set_rw(&t[4]);
+  if (t[4] != expect_rw) fail("lock orb $RW: entry %#lx", t[4]);
+  print("ok: lock orb $RW (set_bit) -> %#lx\n", t[4]);
+  std::uint64_t old = ptwr_btr(&t[4], 5);  // accessed, set by kData
+  if (old != 1 || t[4] != (expect_rw & ~mm::PTE_A)) fail("lock btr $A: old %lu entry %#lx", old, t[4]);
+  old = ptwr_btr(&t[4], 5);
+  if (old != 0 || t[4] != (expect_rw & ~mm::PTE_A)) fail("lock btr again: old %lu entry %#lx", old, t[4]);
+  print("ok: lock btr (test_and_clear_bit accessed): CF 1 then 0\n");
+  old = ptwr_bts(&t[4]);
+  if (old != 0 || (t[4] >> 63) != 1) fail("lock bts $63: old %lu entry %#lx", old, t[4]);
+  print("ok: lock bts $63 set NX -> %#lx\n", t[4]);
+  const std::uint64_t before = t[4];
+  old = ptwr_xadd(&t[4], 0);
+  if (old != before || t[4] != before) fail("lock xadd 0: old %#lx entry %#lx", old, t[4]);
+  print("ok: lock xadd returned the entry\n");
+  // set_bit(RW) on an entry mapping the L1 itself: refused, #PF, unchanged.
+  ptwr_store(&t[5], (l1 << 12) | mm::PTE_P | mm::PTE_A);
+  const std::uint64_t ro = t[5];
+  guest::expect_trap(14, reinterpret_cast<std::uint64_t>(ptwr_set_rw_resume));
+  const unsigned traps = guest::trap_count;
+  ptwr_set_rw(&t[5]);
+  if (guest::trap_count != traps + 1 || t[5] != ro) fail("lock orb RW on a table mapping: traps %u entry %#lx", guest::trap_count - traps, t[5]);
+  print("ok: lock orb $RW making a page-table mapping writable -> #PF, entry unchanged\n");
+  ptwr_store(&t[5], 0);
+  ptwr_store(&t[4], 0);
+}
 }  // namespace
 
 void guest_main(const pv::start_info& info) {
@@ -121,4 +186,5 @@ void guest_main(const pv::start_info& info) {
   valid_mov(t, data);
   invalid_mov(t, l1);
   cmpxchg_and_xchg(t, data);
+  read_modify_writes(t, data, l1);
 }

@@ -18,6 +18,7 @@ struct GuestCase {
   const char* name;  // tests/guests/<name>.elf
   const char* args;  // the guest's command line
   bool on_microxen;  // false while microxen lacks what the guest tests (runs on Xen only)
+  const char* xen_args = "";  // appended to Xen's command line in the oracle run
 };
 
 void PrintTo(const GuestCase& g, std::ostream* out) { *out << g.name; }
@@ -32,6 +33,7 @@ const GuestCase kGuests[] = {
     {"ptwr", "", true},
     {"fpu", "seed=7", true},  // alone here; with a second domain in boot_domains_test
     {"pvclock", "", true},
+    {"balloon", "", true, "dom0_mem=64M,max:64M"},  // a dom0 max_pages it can reach
 };
 
 const fs::path kXen = MICROXEN_XEN_BINARY;
@@ -85,6 +87,7 @@ TEST_P(Oracle, PassesOnXen417) {
   opt.loader = KernelLoader::multiboot1;
   opt.cpu_model = "max,-smap";  // see ARCHITECTURE.md: TCG's SMAP breaks Xen 4.17's bounces
   opt.cmdline = "console=com1 com1=115200,8n1 loglvl=all guest_loglvl=all dom0_mem=64M noreboot";
+  if (*g.xen_args != '\0') opt.cmdline += std::string(" ") + g.xen_args;
   opt.modules = {{fs::path(MICROXEN_GUEST_DIR) / (std::string(g.name) + ".elf"), g.args}};
   opt.debug_exit = false;
   opt.work_dir = work_dir("Oracle", g.name);
