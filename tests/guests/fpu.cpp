@@ -64,15 +64,32 @@ unsigned seed_from(const char* cmdline) {
   return 1;
 }
 
-// AVX is usable when the CPU has it and the OS (here: the hypervisor's XCR0) enabled it.
-bool avx_enabled() {
+std::uint64_t xgetbv0() {
+  std::uint32_t lo, hi;
+  asm volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+  return (std::uint64_t{hi} << 32) | lo;
+}
+
+// AVX is usable when the CPU has it and XCR0 enables it. Xen 4.17 starts a PV vCPU with XCR0
+// = x87|SSE and CR4.OSXSAVE clear in the guest's view, and emulates the kernel's mov to CR4
+// and xsetbv (Linux enables AVX that way); microxen enables x87|SSE|AVX for every guest from
+// the start, so it never gets to the emulation.
+bool enable_avx() {
   std::uint32_t a = 1, b, c = 0, d;
   asm volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d));
   const bool avx = (c >> 28) & 1, osxsave = (c >> 27) & 1;
   if (!avx || !osxsave) return false;
-  std::uint32_t lo, hi;
-  asm volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-  return (lo & 6) == 6;
+  std::uint64_t xcr0 = xgetbv0();
+  if ((xcr0 & 6) == 6) return true;
+  // As Linux does: CR4.OSXSAVE first (xsetbv raises #UD without it), then XCR0; both are
+  // privileged instructions the hypervisor emulates for the PV kernel.
+  guest::print("fpu: XCR0 %#lx at start: enabling AVX (CR4.OSXSAVE, xsetbv)\n", static_cast<unsigned long>(xcr0));
+  std::uint64_t cr4;
+  asm volatile("mov %%cr4, %0" : "=r"(cr4));
+  asm volatile("mov %0, %%cr4" ::"r"(cr4 | (std::uint64_t{1} << 18)) : "memory");
+  xcr0 |= 6;
+  asm volatile("xsetbv" ::"a"(static_cast<std::uint32_t>(xcr0)), "d"(static_cast<std::uint32_t>(xcr0 >> 32)), "c"(0));
+  return (xgetbv0() & 6) == 6;
 }
 
 void make_pattern(unsigned seed) {
@@ -152,7 +169,7 @@ void snapshot_and_compare(bool avx, bool ts_set, unsigned round) {
 
 void guest_main(const pv::start_info& info) {
   const unsigned seed = seed_from(reinterpret_cast<const char*>(info.cmd_line));
-  const bool avx = avx_enabled();
+  const bool avx = enable_avx();
   guest::print("fpu: seed %u, AVX %s\n", seed, avx ? "enabled (ymm upper halves checked too)" : "not enabled in XCR0");
   if (guest::set_trap_table({{7, 0}}) != 0) guest::fail("set_trap_table(#NM) failed");
   guest::set_trap_handler(7, on_device_not_available);
