@@ -5,14 +5,17 @@
 
 #include <pv/arch_x86_64.hpp>
 
+#include "core/failsafe_callback.hpp"
 #include "core/log.hpp"
 #include "core/panic.hpp"
 #include "cpu.hpp"
 #include "gdt.hpp"
+#include "guest_memory.hpp"
 #include "io.hpp"
 #include "layout.hpp"
 #include "msr.hpp"
 #include "percpu.hpp"
+#include "state.hpp"
 
 extern "C" void hv_load_gs_selector(std::uint16_t selector);
 
@@ -80,12 +83,23 @@ void save_selectors(PvCpuState& pv) {
   asm volatile("mov %%gs, %0" : "=r"(pv.gs));
 }
 
-void load_selectors(const PvCpuState& pv) {
+// False when a selector did not load (the fixup zeroed it): the failsafe callback is due.
+bool load_selectors(const PvCpuState& pv) {
   std::uint32_t ds = pv.ds, es = pv.es, fs = pv.fs, gs = pv.gs;
   MX_LOAD_SELECTOR("ds", ds);
   MX_LOAD_SELECTOR("es", es);
   MX_LOAD_SELECTOR("fs", fs);
   MX_LOAD_SELECTOR("gs", gs);
+  return ds == pv.ds && es == pv.es && fs == pv.fs && gs == pv.gs;
+}
+
+// Xen's load_segments failure path: the guest kernel's failsafe callback gets the selectors
+// that did not load, on the frame the vCPU is about to resume from (get_cpu_info()).
+void deliver_failsafe(Vcpu& vcpu, const DataSelectors& saved) {
+  CurrentGuestMemory memory;
+  PvCpuPlatform cpu;
+  HypercallContext ctx{vcpu, memory, state().info, get_cpu_info()->guest_frame, cpu};
+  deliver_failsafe_callback(ctx, saved);
 }
 
 }  // namespace
@@ -142,7 +156,7 @@ void save_vcpu_state(Vcpu& vcpu) {
 void load_vcpu_state(Vcpu& vcpu) {
   const PvCpuState& pv = vcpu.pv;
   load_guest_gdt(vcpu);  // first: the selectors below are checked against it
-  load_selectors(pv);
+  const bool selectors_loaded = load_selectors(pv);
   wrmsr(MSR_FS_BASE, pv.fs_base);
   wrmsr(MSR_GS_BASE, vcpu.mm.kernel_mode ? pv.gs_base_kernel : pv.gs_base_user);
   wrmsr(MSR_KERNEL_GS_BASE, vcpu.mm.kernel_mode ? pv.gs_base_user : pv.gs_base_kernel);
@@ -153,6 +167,7 @@ void load_vcpu_state(Vcpu& vcpu) {
   else
     asm volatile("fxrstor64 %0" ::"m"(a->fpu) : "memory");
   if (pv.virtual_ts) write_cr0(read_cr0() | CR0_TS);
+  if (!selectors_loaded) deliver_failsafe(vcpu, DataSelectors{pv.ds, pv.es, pv.fs, pv.gs});
 }
 
 void load_guest_root(const Vcpu& vcpu) {
