@@ -1,6 +1,8 @@
 // domain_registry: lookup and round-robin over the live domains' vCPUs.
 #include "domain_registry.hpp"
 
+#include <pv/sched.hpp>
+
 namespace hv {
 
 bool DomainRegistry::add(Domain& domain) {
@@ -44,6 +46,15 @@ Vcpu* DomainRegistry::next_runnable(const Vcpu* after) const {
     }
   }
   return nullptr;
+}
+
+bool DomainRegistry::run_failed() const {
+  for (std::size_t i = 0; i < count_; ++i) {
+    const std::uint32_t reason = domains_[i]->shutdown_reason();
+    if (domains_[i]->is_shut_down() && (reason == pv::SHUTDOWN_crash || reason == pv::SHUTDOWN_watchdog))
+      return true;
+  }
+  return false;
 }
 
 }  // namespace hv

@@ -21,6 +21,11 @@ class DomainRegistry {
   // order, vCPUs by id), possibly `after` itself; nullptr when nothing can run.
   Vcpu* next_runnable(const Vcpu* after) const;
 
+  // When every domain has stopped, whether the run failed: some domain (dom0 included) shut
+  // down as crashed or by its watchdog. Any other reason of dom0 (poweroff, reboot, ...) is a
+  // success. Test runs turn this into QEMU's exit status.
+  bool run_failed() const;
+
  private:
   Domain* domains_[kMaxDomains] = {};
   std::size_t count_ = 0;

@@ -22,24 +22,16 @@ extern "C" [[noreturn]] void hv_enter_frame(hv::GuestRegisters* frame);
 namespace hv::x86 {
 namespace {
 
-// Every domain has shut down: tear them all down (each checked for leaks) and power off.
-// Exit status (what test runs see): failure if any domain crashed (or its watchdog fired),
-// otherwise dom0's reason decides: poweroff, reboot, suspend -> success.
+// Every domain has shut down: tear them all down (each checked for leaks) and power off,
+// with a failure status if any domain crashed (DomainRegistry::run_failed).
 [[noreturn]] void all_domains_stopped() {
   const DomainRegistry& domains = state().domains;
-  std::uint32_t dom0_reason = pv::SHUTDOWN_poweroff;
-  bool any_crashed = false;
-  for (std::size_t i = 0; i < domains.size(); ++i) {
-    const Domain& d = *domains.at(i);
-    const bool crashed = d.shutdown_reason() == pv::SHUTDOWN_crash || d.shutdown_reason() == pv::SHUTDOWN_watchdog;
-    if (crashed) HV_WARN(sched, "d%u crashed (reason %u)", d.id(), d.shutdown_reason());
-    any_crashed = any_crashed || crashed;
-    if (d.id() == 0) dom0_reason = d.shutdown_reason();
-  }
-  HV_INFO(sched, "all domains have stopped (dom0 reason %u%s): machine shutdown", dom0_reason,
-          any_crashed ? ", a domain crashed" : "");
+  for (std::size_t i = 0; i < domains.size(); ++i)
+    HV_INFO(sched, "d%u stopped, reason %u", domains.at(i)->id(), domains.at(i)->shutdown_reason());
+  const bool failed = domains.run_failed();
+  HV_INFO(sched, "all domains have stopped%s: machine shutdown", failed ? " (a domain crashed)" : "");
   destroy_boot_domains();
-  power_off(any_crashed ? ExitStatus::failure : ExitStatus::success);
+  power_off(failed ? ExitStatus::failure : ExitStatus::success);
 }
 
 }  // namespace

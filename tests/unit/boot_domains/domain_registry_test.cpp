@@ -39,6 +39,21 @@ TEST(DomainRegistry, ShutDownDomainsAreNeverPicked) {
   EXPECT_EQ(m.registry.next_runnable(&m.v0), nullptr);
 }
 
+TEST(DomainRegistry, RunFailsWhenAnyDomainCrashed) {
+  Machine m;
+  m.d0.shutdown(pv::SHUTDOWN_poweroff);
+  m.d1.shutdown(pv::SHUTDOWN_reboot);
+  m.d2.shutdown(pv::SHUTDOWN_poweroff);
+  EXPECT_FALSE(m.registry.run_failed());
+  Machine crashed_domu;
+  crashed_domu.d0.shutdown(pv::SHUTDOWN_poweroff);
+  crashed_domu.d2.shutdown(pv::SHUTDOWN_crash);
+  EXPECT_TRUE(crashed_domu.registry.run_failed());
+  Machine dom0_watchdog;
+  dom0_watchdog.d0.shutdown(pv::SHUTDOWN_watchdog);
+  EXPECT_TRUE(dom0_watchdog.registry.run_failed());
+}
+
 TEST(DomainRegistry, DuplicateIdRefused) {
   Machine m;
   Domain again{1, false};
