@@ -28,6 +28,9 @@ constinit TimeState time_state;  // set once by time_init, read-only afterwards
 constexpr unsigned kCalibrationWindows = 3;
 constexpr unsigned kWindowsPerSecond = 50;   // 20 ms each
 constexpr unsigned kSampleTries = 5;          // tightest-bracketed read of the reference
+// A reference that has not completed a window after this many TSC cycles (1 s at 10 GHz) is
+// not there: give up on it rather than hang the boot.
+constexpr std::uint64_t kGiveUpTscCycles = 10'000'000'000;
 
 // One reading of a reference counter paired with the TSC at that moment.
 struct Sample {
@@ -52,43 +55,53 @@ Sample bracketed_sample(ReadRef read_ref) {
   return best;
 }
 
+// One window: a bracketed sample of the reference counter (wrapping at `mask`, counting up),
+// wait until it has advanced `window` ticks, another bracketed sample. The window must be
+// shorter than the counter's wrap period.
+template <typename ReadRef>
+std::uint64_t measure_window(ReadRef read_ref, std::uint32_t mask, std::uint32_t window,
+                             std::uint64_t ref_hz) {
+  Sample start = bracketed_sample(read_ref);
+  // A counter that does not move is no timer (the port is absent or not decoded).
+  while (((read_ref() - start.ref) & mask) < window)
+    if (rdtsc() - start.tsc > kGiveUpTscCycles) return 0;
+  Sample end = bracketed_sample(read_ref);
+  return pvclock::tsc_hz_from_reference(end.tsc - start.tsc, (end.ref - start.ref) & mask, ref_hz);
+}
+
 // ---- ACPI PM timer: a free-running 3.579545 MHz counter, 24 or 32 bits wide.
 
 std::uint64_t measure_against_pm_timer(const acpi::TimeSources& sources) {
   std::uint32_t mask = sources.pm_timer_32bit ? 0xFFFFFFFFu : 0xFFFFFFu;
-  auto read = [&] { return inl(sources.pm_timer_port) & mask; };
-  std::uint32_t window = acpi::kPmTimerHz / kWindowsPerSecond;
-  Sample start = bracketed_sample(read);
-  // A counter that does not move is no timer (the port is absent or not decoded).
-  std::uint64_t spins = 0;
-  while (((read() - start.ref) & mask) < window)
-    if (++spins > 100'000'000) return 0;
-  Sample end = bracketed_sample(read);
-  return pvclock::tsc_hz_from_reference(end.tsc - start.tsc, (end.ref - start.ref) & mask,
-                                        acpi::kPmTimerHz);
+  return measure_window([&] { return inl(sources.pm_timer_port) & mask; }, mask,
+                        acpi::kPmTimerHz / kWindowsPerSecond, acpi::kPmTimerHz);
 }
 
-// ---- PIT channel 2: counts down from a latch at 1.193182 MHz; its OUT pin (port 0x61 bit 5)
-// rises at zero. The gate is port 0x61 bit 0; bit 1 (speaker) stays off.
+// ---- PIT channel 2 at 1.193182 MHz, free-running as a rate generator over all 65536 counts
+// (gate: port 0x61 bit 0; bit 1, the speaker, stays off). Its counter is read (latched) like
+// the PM timer rather than waiting for OUT to rise: a single-shot wait cannot tell when the
+// host descheduled QEMU between OUT rising and the poll seeing it, and under TCG on this shared
+// machine that inflated one window in three by up to 40%.
 
 constexpr std::uint32_t kPitHz = 1193182;
 constexpr std::uint16_t kPitChannel2 = 0x42, kPitMode = 0x43, kSystemControlB = 0x61;
 
+std::uint32_t read_pit_channel2_up() {
+  outb(kPitMode, 0x80);  // latch channel 2's count
+  std::uint32_t count = inb(kPitChannel2);
+  count |= std::uint32_t{inb(kPitChannel2)} << 8;
+  return (0x10000 - count) & 0xFFFF;  // it counts down; make it count up
+}
+
 std::uint64_t measure_against_pit() {
   std::uint8_t saved = inb(kSystemControlB);
   outb(kSystemControlB, static_cast<std::uint8_t>((saved & ~0x02) | 0x01));
-  auto latch = static_cast<std::uint16_t>(kPitHz / kWindowsPerSecond);
-  outb(kPitMode, 0xB0);  // channel 2, low then high byte, mode 0 (interrupt on terminal count)
-  outb(kPitChannel2, static_cast<std::uint8_t>(latch & 0xFF));
-  outb(kPitChannel2, static_cast<std::uint8_t>(latch >> 8));
-  std::uint64_t start = rdtsc();
-  std::uint64_t polls = 0;
-  while ((inb(kSystemControlB) & 0x20) == 0 && polls < 100'000'000) ++polls;
-  std::uint64_t end = rdtsc();
+  outb(kPitMode, 0xB4);  // channel 2, low then high byte, mode 2 (rate generator), binary
+  outb(kPitChannel2, 0);  // reload 0 = 65536 counts (55 ms) per period
+  outb(kPitChannel2, 0);
+  std::uint64_t hz = measure_window(read_pit_channel2_up, 0xFFFF, kPitHz / kWindowsPerSecond, kPitHz);
   outb(kSystemControlB, saved);
-  // OUT high at once, or never: no PIT behind these ports.
-  if (polls == 0 || polls == 100'000'000) return 0;
-  return pvclock::tsc_hz_from_reference(end - start, latch, kPitHz);
+  return hz;
 }
 
 // ---- CPUID: 0x15 gives the exact TSC/crystal ratio; 0x16 only the nominal base MHz.
