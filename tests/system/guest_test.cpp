@@ -34,6 +34,7 @@ const GuestCase kGuests[] = {
     {"fpu", "seed=7", true},  // alone here; with a second domain in boot_domains_test
     {"pvclock", "", true},
     {"privop", "", true},
+    {"privop_failsafe", "", true},
     {"balloon", "", true, "dom0_mem=64M,max:64M"},  // a dom0 max_pages it can reach
 };
 
