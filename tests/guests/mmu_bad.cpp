@@ -2,7 +2,9 @@
 // (xen/arch/x86/mm.c), the domain still running afterwards. Writable mappings of page-table
 // frames and of Xen's M2P, mappings of frames owned by others, the hypervisor L4 slots and
 // addresses, superpages and cache bits in L2 entries, malformed L4s (reserved bit, non-table
-// target, writable self-map, a loop of L4s), double pin/unpin, and a failing batch.
+// target, writable self-map, a loop of L4s), double pin/unpin, a failing batch, and
+// update_va_mapping_otherdomain's owner checks (get_pg_owner: own id or an unknown id -ESRCH;
+// DOMID_SELF is the caller; DOMID_IO as owner of a RAM frame -EBUSY).
 // Guests boot as dom0 here: dom0 may use cache attributes in L1 entries and map MMIO
 // (-EPERM for a domU), so those domU-only refusals are not checked.
 #include <pv/errno.hpp>
@@ -108,6 +110,18 @@ void failing_batch(std::uint64_t va) {
   if (rc != -pv::XEN_EINVAL || done != 1) fail("batch: rc %ld, success_count %u; expected -EINVAL, 1", rc, done);
   print("ok: mmu_update batch [ok, L4 slot 260, ok] = %ld with success_count %u\n", rc, done);
 }
+// update_va_mapping_otherdomain(va, pte, flags, domid); we are dom0 (domid 0).
+long uvm_other(std::uint64_t va, std::uint64_t pte, std::uint32_t domid) {
+  return guest::hypercall<pv::hypercall::update_va_mapping_otherdomain>(va, pte, pv::UVMF_INVLPG, domid);
+}
+
+void other_domain(std::uint64_t va, std::uint64_t own) {
+  expect_rc("update_va_mapping_otherdomain(own domid 0)", uvm_other(va, (own << 12) | kRo, 0), -pv::XEN_ESRCH);
+  expect_rc("update_va_mapping_otherdomain(unknown domid 77)", uvm_other(va, (own << 12) | kRo, 77), -pv::XEN_ESRCH);
+  expect_rc("update_va_mapping_otherdomain(DOMID_IO, own RAM frame)", uvm_other(va, (own << 12) | kRo, pv::DOMID_IO), -pv::XEN_EBUSY);
+  expect_rc("update_va_mapping_otherdomain(DOMID_SELF)", uvm_other(va, (own << 12) | kData, pv::DOMID_SELF), 0);
+  *reinterpret_cast<volatile std::uint64_t*>(va) = 2;
+}
 }  // namespace
 
 void guest_main(const pv::start_info& info) {
@@ -122,6 +136,7 @@ void guest_main(const pv::start_info& info) {
   expect_rc("update_va_mapping(restore own frame RW)", mm::update_va(va, (own << 12) | kData, pv::UVMF_INVLPG), 0);
   pin_rules(va, rw_page);
   failing_batch(va);
+  other_domain(va, own);
   *static_cast<volatile std::uint64_t*>(rw_page) = 1;  // still alive, memory intact
   print("ok: the domain survived every refusal\n");
 }
