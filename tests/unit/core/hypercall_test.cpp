@@ -122,7 +122,18 @@ TEST_F(ConsoleIo, DomUIsPrefixedWhenAllowedAndRefusedOtherwise) {
   EXPECT_EQ(console, "");
   g.domain.console_io_allowed = true;
   EXPECT_EQ(g.call(pv::hypercall::console_io, pv::CONSOLEIO_write, 7, kBuf), 0);
-  EXPECT_EQ(console, "(d7) hi.[2J\n");  // the escape character cannot reach the console
+  EXPECT_EQ(console, "(d7) hi[2J\n");  // Xen drops a domU's unprintable characters
+}
+
+TEST_F(ConsoleIo, DomULinesAreHeldUntilTheNewline) {
+  Guest g(false, 3);
+  g.domain.console_io_allowed = true;
+  std::memcpy(g.memory.at(kBuf), "ab", 2);
+  EXPECT_EQ(g.call(pv::hypercall::console_io, pv::CONSOLEIO_write, 2, kBuf), 0);
+  EXPECT_EQ(console, "");  // as Xen's pbuf: one whole line, one prefix
+  std::memcpy(g.memory.at(kBuf), "c\nd", 3);
+  EXPECT_EQ(g.call(pv::hypercall::console_io, pv::CONSOLEIO_write, 3, kBuf), 0);
+  EXPECT_EQ(console, "(d3) abc\n");
 }
 
 TEST_F(ConsoleIo, FaultsAndHugeCountsAreBounded) {
