@@ -12,7 +12,9 @@ struct CpuidRegs {
 
 using HostCpuid = CpuidRegs (*)(std::uint32_t leaf, std::uint32_t subleaf);
 
-CpuidRegs guest_cpuid(std::uint32_t leaf, std::uint32_t subleaf, HostCpuid host);
+// `guest_osxsave`: the guest's virtual CR4.OSXSAVE, which leaf 1 ECX bit 27 reports (Xen's
+// non-architectural PV OSXSAVE handling).
+CpuidRegs guest_cpuid(std::uint32_t leaf, std::uint32_t subleaf, HostCpuid host, bool guest_osxsave = false);
 
 // The forced emulation prefix followed by cpuid: 0f 0b 'x' 'e' 'n' 0f a2.
 inline constexpr unsigned kForcedCpuidLength = 7;

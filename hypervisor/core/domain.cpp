@@ -10,6 +10,7 @@ bool Vcpu::runnable() const {
 }
 
 pv::vcpu_info* Vcpu::info() const {
+  if (placed_info != nullptr) return placed_info;
   pv::shared_info* si = domain_.shared_info;
   if (si == nullptr || id_ >= pv::XEN_LEGACY_MAX_VCPUS) return nullptr;
   return &si->vcpu_info[id_];

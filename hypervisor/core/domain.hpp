@@ -10,6 +10,7 @@
 #include "io_port_ranges.hpp"
 #include "guest_registers.hpp"
 #include "mm_platform.hpp"
+#include "runstate.hpp"
 
 namespace pv {
 struct shared_info;
@@ -71,8 +72,15 @@ class Vcpu {
   // sched_op yield: on the way back to the guest, run the next runnable vCPU (round robin
   // over every domain) if there is one; cleared by the scheduler.
   bool yield_requested = false;
+  VcpuRunstate runstate;               // running/runnable/blocked/offline accounting
+  std::uint64_t time_area = 0;         // VCPUOP_register_vcpu_time_memory_area (guest VA; 0: none)
+  // VCPUOP_register_vcpu_info: the vcpu_info moved into a guest frame (holding a writable
+  // type reference), or nullptr while it is still in shared_info.
+  pv::vcpu_info* placed_info = nullptr;
+  std::uint64_t placed_info_mfn = 0;
 
-  // This vCPU's vcpu_info in the domain's shared_info page (nullptr before it exists).
+  // This vCPU's vcpu_info: where VCPUOP_register_vcpu_info placed it, else in the domain's
+  // shared_info page (nullptr before that exists).
   pv::vcpu_info* info() const;
 
   bool runnable() const;

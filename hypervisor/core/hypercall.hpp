@@ -36,6 +36,8 @@ class CpuPlatform {
   // Copies the vCPU's validated GDT frames (vcpu.pv.gdt_frames) into the running CPU's GDT
   // pages 0-13 after set_gdt or update_descriptor changed them.
   virtual void load_gdt_copy(const Vcpu& vcpu) = 0;
+  // Xen's NOW(): nanoseconds of system time (the PV clock's time base).
+  virtual std::uint64_t system_time_ns() = 0;
 
  protected:
   ~CpuPlatform() = default;
@@ -82,5 +84,8 @@ long do_set_gdt(HypercallContext& ctx, const HypercallArgs& args);
 long do_update_descriptor(HypercallContext& ctx, const HypercallArgs& args);
 long do_set_debugreg(HypercallContext& ctx, const HypercallArgs& args);
 long do_get_debugreg(HypercallContext& ctx, const HypercallArgs& args);
+long do_vcpu_op(HypercallContext& ctx, const HypercallArgs& args);
+// Drops the reference VCPUOP_register_vcpu_info took on the vCPU's vcpu_info frame (teardown).
+void release_vcpu_info(Vcpu& v, FrameTable& frames);
 
 }  // namespace hv

@@ -6,11 +6,15 @@
 // virtual IOPL, debug registers (kept in pv.dr*, never loaded into hardware yet).
 #include "context.hpp"
 
+#include <pv/mmu.hpp>
 #include <pv/sched.hpp>
+#include <pv/shared_info.hpp>
+#include <pv/vcpu.hpp>
 
 #include "core/log.hpp"
 #include "core/panic.hpp"
 #include "boot_domains.hpp"
+#include "guest_memory.hpp"
 #include "percpu.hpp"
 #include "power.hpp"
 #include "pv_cpu_platform.hpp"
@@ -34,6 +38,30 @@ namespace {
   power_off(failed ? ExitStatus::failure : ExitStatus::success);
 }
 
+int runstate_of(const Vcpu& vcpu) {
+  if (vcpu.domain().is_shut_down()) return pv::RUNSTATE_offline;
+  switch (vcpu.state) {
+    case VcpuState::runnable: return pv::RUNSTATE_runnable;
+    case VcpuState::blocked: return pv::RUNSTATE_blocked;
+    case VcpuState::offline: break;
+  }
+  return pv::RUNSTATE_offline;
+}
+
+// The guest's copies of its runstate and time record (VCPUOP_register_runstate_memory_area,
+// VCPUOP_register_vcpu_time_memory_area) live at kernel addresses: written through the
+// kernel root even when the vCPU resumes in user mode (Xen defers to the next kernel entry;
+// writing now gives the guest the same values sooner).
+void publish_guest_copies(Vcpu& vcpu) {
+  if (vcpu.runstate.guest_area == 0 && vcpu.time_area == 0) return;
+  if (!vcpu.mm.kernel_mode) asm volatile("mov %0, %%cr3" ::"r"(vcpu.mm.guest_table << 12) : "memory");
+  CurrentGuestMemory memory;
+  update_runstate_area(vcpu.runstate, memory,
+                       (vcpu.domain().memory.vm_assist >> pv::VMASST_TYPE_runstate_update_flag) & 1);
+  if (vcpu.time_area != 0 && vcpu.info() != nullptr) (void)memory.write(vcpu.time_area, vcpu.info()->time);
+  if (!vcpu.mm.kernel_mode) load_guest_root(vcpu);
+}
+
 }  // namespace
 
 void run_vcpu(Vcpu& vcpu) {
@@ -45,6 +73,8 @@ void run_vcpu(Vcpu& vcpu) {
   load_guest_root(vcpu);
   load_vcpu_state(vcpu);
   update_vcpu_time(vcpu);  // a fresh pvclock record each time it is scheduled
+  runstate_change(vcpu.runstate, pv::RUNSTATE_running, system_time_ns());
+  publish_guest_copies(vcpu);
   hv_enter_frame(&info->guest_frame);
 }
 
@@ -66,6 +96,7 @@ void reschedule_if_needed() {
   if (current != nullptr) {
     current->regs = info->guest_frame;
     save_vcpu_state(*current);
+    runstate_change(current->runstate, runstate_of(*current), system_time_ns());
   }
   if (next == nullptr) next = state().domains.next_runnable(current);
   if (next == nullptr) {

@@ -28,6 +28,7 @@ namespace hv::x86 {
 namespace {
 
 constexpr std::uint64_t kVectorPageFault = 14, kVectorGeneralProtection = 13;
+constexpr std::uint64_t kCr4Osxsave = 1u << 18;
 
 // A #GP from `int n` (CD nn) whose gate is DPL 0: deliver vector n if the guest's virtual
 // IDT allows it from the current mode, else the #GP. The instruction is read from guest
@@ -63,7 +64,8 @@ void handle_invalid_opcode(HypercallContext& ctx) {
   TrapFrame& f = ctx.regs;
   std::uint8_t insn[kForcedCpuidLength] = {};
   if (ctx.memory.copy_from_guest(insn, f.rip, sizeof insn).ok() && is_forced_cpuid(insn)) {
-    CpuidRegs r = guest_cpuid(static_cast<std::uint32_t>(f.rax), static_cast<std::uint32_t>(f.rcx), host_cpuid);
+    CpuidRegs r = guest_cpuid(static_cast<std::uint32_t>(f.rax), static_cast<std::uint32_t>(f.rcx), host_cpuid,
+                              (ctx.vcpu.pv.guest_cr4 & kCr4Osxsave) != 0);
     f.rax = r.eax;
     f.rbx = r.ebx;
     f.rcx = r.ecx;

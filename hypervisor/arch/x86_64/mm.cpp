@@ -5,6 +5,7 @@
 #include <pv/arch_x86_64.hpp>
 
 #include "core/descriptors.hpp"
+#include "core/hypercall.hpp"
 #include "core/log.hpp"
 #include "core/panic.hpp"
 #include "guest_memory.hpp"
@@ -107,7 +108,10 @@ namespace hv::x86 {
 void relinquish_domain(Domain& domain, std::uint64_t free_frames_before) {
   asm volatile("mov %0, %%cr3" ::"r"(idle_cr3) : "memory");  // never run on tables being freed
   StaticVector<VcpuMm, Domain::kMaxVcpus> vcpus;
-  for (unsigned i = 0; i < domain.vcpu_count(); ++i) destroy_gdt(domain.vcpu(i)->pv, frame_table());
+  for (unsigned i = 0; i < domain.vcpu_count(); ++i) {
+    destroy_gdt(domain.vcpu(i)->pv, frame_table());
+    release_vcpu_info(*domain.vcpu(i), frame_table());
+  }
   for (unsigned i = 0; i < domain.vcpu_count(); ++i) (void)vcpus.push_back(domain.vcpu(i)->mm);
   domain.memory.dying = true;
   mm_ops().relinquish(domain.memory, std::span<VcpuMm>(vcpus.begin(), vcpus.size()));

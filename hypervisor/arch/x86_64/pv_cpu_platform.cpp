@@ -16,6 +16,7 @@
 #include "msr.hpp"
 #include "percpu.hpp"
 #include "state.hpp"
+#include "time.hpp"
 
 extern "C" void hv_load_gs_selector(std::uint16_t selector);
 
@@ -208,6 +209,8 @@ void PvCpuPlatform::set_segment_base(Vcpu& vcpu, unsigned which, std::uint64_t v
 }
 
 void PvCpuPlatform::load_gdt_copy(const Vcpu& vcpu) { load_guest_gdt(vcpu); }
+
+std::uint64_t PvCpuPlatform::system_time_ns() { return x86::system_time_ns(); }
 
 void PvCpuPlatform::set_fpu_trap(bool ts) {
   std::uint64_t cr0 = read_cr0();

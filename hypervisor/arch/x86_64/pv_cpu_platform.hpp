@@ -12,6 +12,7 @@ class PvCpuPlatform final : public CpuPlatform {
   void set_segment_base(Vcpu& vcpu, unsigned which, std::uint64_t value) override;
   void set_fpu_trap(bool ts) override;
   void load_gdt_copy(const Vcpu& vcpu) override;
+  std::uint64_t system_time_ns() override;
 };
 
 // Boot: enables FXSR/XSAVE so guests have SSE/AVX, sizes the per-vCPU FPU area.

@@ -21,4 +21,6 @@ class FakeCpu final : public hv::CpuPlatform {
   void set_fpu_trap(bool ts) override { fpu_trap = ts; }
   int gdt_loads = 0;
   void load_gdt_copy(const hv::Vcpu&) override { ++gdt_loads; }
+  std::uint64_t now_ns = 1000;
+  std::uint64_t system_time_ns() override { return now_ns; }
 };

@@ -311,7 +311,21 @@ TEST(CpuidPolicy, XenLeavesAndFiltering) {
   EXPECT_FALSE(l1.ecx & (1u << 21));  // x2APIC
   EXPECT_TRUE(l1.ecx & (1u << 26));   // XSAVE kept
   EXPECT_FALSE(hv::guest_cpuid(0x80000001, 0, fake_host).ecx & (1u << 2));  // SVM
-  EXPECT_EQ(hv::guest_cpuid(7, 0, fake_host).ebx, 1u);  // other leaves pass through
+  EXPECT_EQ(hv::guest_cpuid(7, 0, fake_host).ebx, 1u);  // FSGSBASE (bit 0) is a PV feature
+  EXPECT_EQ(hv::guest_cpuid(0xb, 0, fake_host).ebx, 1u);  // leaves without a feature word pass
+  // Xen's PV default featureset: no PSE, PGE, PSE36, 1 GiB pages or monitor; OSXSAVE follows
+  // the guest's CR4.
+  EXPECT_FALSE(l1.edx & (1u << 3));   // PSE
+  EXPECT_FALSE(l1.edx & (1u << 13));  // PGE
+  EXPECT_FALSE(l1.edx & (1u << 17));  // PSE36
+  EXPECT_TRUE(l1.edx & (1u << 0));    // FPU
+  EXPECT_FALSE(l1.ecx & (1u << 3));   // MONITOR
+  EXPECT_FALSE(l1.ecx & (1u << 27));  // OSXSAVE while the guest's CR4 lacks it
+  EXPECT_TRUE(hv::guest_cpuid(1, 0, fake_host, true).ecx & (1u << 27));
+  auto e1 = hv::guest_cpuid(0x80000001, 0, fake_host);
+  EXPECT_FALSE(e1.edx & (1u << 26));  // 1 GiB pages
+  EXPECT_TRUE(e1.edx & (1u << 29));   // long mode
+  EXPECT_TRUE(e1.edx & (1u << 20));   // NX
   const std::uint8_t forced[7] = {0x0F, 0x0B, 'x', 'e', 'n', 0x0F, 0xA2};
   const std::uint8_t plain[7] = {0x0F, 0x0B, 'x', 'e', 'n', 0x0F, 0xA3};
   EXPECT_TRUE(hv::is_forced_cpuid(forced));
