@@ -14,10 +14,6 @@
 namespace hv {
 namespace {
 
-bool runstate_update_flag(const Domain& d) {
-  return (d.memory.vm_assist >> pv::VMASST_TYPE_runstate_update_flag) & 1;
-}
-
 // map_vcpu_info: the frame must be the domain's own and take a writable type reference
 // (so it can never become a page table while the hypervisor writes it).
 long register_vcpu_info(HypercallContext& ctx, Vcpu& v, const pv::vcpu_register_vcpu_info& req) {

@@ -27,7 +27,7 @@
 namespace hv::x86 {
 namespace {
 
-constexpr std::uint64_t kVectorPageFault = 14, kVectorGeneralProtection = 13;
+constexpr std::uint64_t kVectorPageFault = 14, kVectorGeneralProtection = 13, kVectorDeviceNotAvailable = 7;
 constexpr std::uint64_t kCr4Osxsave = 1u << 18;
 
 // A #GP from `int n` (CD nn) whose gate is DPL 0: deliver vector n if the guest's virtual
@@ -123,6 +123,15 @@ bool emulate_pt_write(HypercallContext& ctx, std::uint64_t cr2) {
   return true;
 }
 
+// #NM: the hardware TS only mirrors the guest's virtual TS, so the guest sees #NM exactly
+// when its virtual TS is set, and (as Xen's do_device_not_available) that TS is cleared as
+// the #NM is delivered; a stale hardware TS is simply cleared.
+void handle_device_not_available(HypercallContext& ctx) {
+  if (ctx.vcpu.pv.virtual_ts) deliver_exception(ctx, kVectorDeviceNotAvailable, false, 0);
+  ctx.vcpu.pv.virtual_ts = false;
+  ctx.cpu.set_fpu_trap(false);
+}
+
 void handle_from_guest(HypercallContext& ctx) {
   TrapFrame& f = ctx.regs;
   if (f.vector == HV_VECTOR_SYSCALL) {
@@ -146,6 +155,7 @@ void handle_from_guest(HypercallContext& ctx) {
     if (!emulate_pt_write(ctx, cr2)) deliver_exception(ctx, vector, true, f.error_code, cr2);
     return;
   }
+  if (vector == kVectorDeviceNotAvailable) return handle_device_not_available(ctx);
   if (vector < 32) deliver_exception(ctx, vector, vector_has_error_code(vector), f.error_code);
 }
 
