@@ -11,6 +11,7 @@
 #include "guest_registers.hpp"
 #include "mm_platform.hpp"
 #include "runstate.hpp"
+#include "timer.hpp"
 
 namespace pv {
 struct shared_info;
@@ -78,6 +79,7 @@ class Vcpu {
   // type reference), or nullptr while it is still in shared_info.
   pv::vcpu_info* placed_info = nullptr;
   std::uint64_t placed_info_mfn = 0;
+  VcpuTimers timers;                   // set_timer_op and VCPUOP_*_timer (core/timer)
 
   // This vCPU's vcpu_info: where VCPUOP_register_vcpu_info placed it, else in the domain's
   // shared_info page (nullptr before that exists).
