@@ -60,6 +60,26 @@ std::chrono::milliseconds scaled(std::chrono::milliseconds timeout) {
   return std::chrono::milliseconds(static_cast<long long>(timeout.count() * factor));
 }
 
+std::filesystem::path fresh_directory(const std::filesystem::path& dir) {
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+std::vector<std::string> log_lines(const std::string& log) {
+  std::vector<std::string> lines;
+  std::size_t at = 0;
+  while (at < log.size()) {
+    std::size_t end = log.find('\n', at);
+    std::string line = log.substr(at, end == std::string::npos ? std::string::npos : end - at);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    lines.push_back(std::move(line));
+    if (end == std::string::npos) break;
+    at = end + 1;
+  }
+  return lines;
+}
+
 Accel choose_accel() {
   const char* env = std::getenv("MICROXEN_ACCEL");
   std::string want = env ? env : "";

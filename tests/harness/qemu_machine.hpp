@@ -92,4 +92,10 @@ std::filesystem::path make_grub_iso(const std::filesystem::path& kernel, const s
 // Multiplies test timeouts (MICROXEN_TIMEOUT_SCALE, default 1) for slow machines.
 std::chrono::milliseconds scaled(std::chrono::milliseconds timeout);
 
+// An empty directory for one test's logs and images (whatever an earlier run left is removed).
+std::filesystem::path fresh_directory(const std::filesystem::path& dir);
+
+// A console log's lines, without line ends (Xen's console writes CR LF).
+std::vector<std::string> log_lines(const std::string& log);
+
 }  // namespace microxen::harness

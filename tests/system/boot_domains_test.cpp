@@ -16,12 +16,7 @@ using namespace microxen::harness;
 
 const fs::path kGuests = MICROXEN_GUEST_DIR;
 
-fs::path work_dir(const std::string& name) {
-  fs::path dir = fs::path(MICROXEN_TEST_RUNS) / ("BootDomains." + name);
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
+fs::path work_dir(const std::string& name) { return fresh_directory(fs::path(MICROXEN_TEST_RUNS) / ("BootDomains." + name)); }
 
 bool has_line(const std::string& log, const std::string& line) {
   return log.find("\n" + line + "\n") != std::string::npos || log.find("\n" + line + "\r\n") != std::string::npos;

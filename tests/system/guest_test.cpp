@@ -42,10 +42,7 @@ const fs::path kXen = MICROXEN_XEN_BINARY;
 const auto kXenTimeout = 180s;  // Xen boots in ~15 s under TCG on these machines
 
 fs::path work_dir(const std::string& suite, const std::string& name) {
-  fs::path dir = fs::path(MICROXEN_TEST_RUNS) / (suite + "." + name);
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
+  return fresh_directory(fs::path(MICROXEN_TEST_RUNS) / (suite + "." + name));
 }
 
 // Waits for the guest's RESULT line and returns it ("" when none came).

@@ -36,40 +36,26 @@ fs::path unpack_kernel(const fs::path& dir) {
 // The lines the hypervisor prints when a guest does something it refuses or does not know.
 std::vector<std::string> hypervisor_complaints(const std::string& log) {
   std::vector<std::string> found;
-  std::size_t at = 0;
-  while (at < log.size()) {
-    std::size_t end = log.find('\n', at);
-    std::string line = log.substr(at, end == std::string::npos ? std::string::npos : end - at);
+  for (const std::string& line : log_lines(log))
     if (line.rfind("[hv] WARNING", 0) == 0 || line.rfind("[hv] ERROR", 0) == 0 ||
         line.find("PANIC") != std::string::npos)
       found.push_back(line);
-    if (end == std::string::npos) break;
-    at = end + 1;
-  }
   return found;
 }
 
 std::string last_guest_lines(const std::string& log, std::size_t count) {
-  std::vector<std::string> lines;
-  std::size_t at = 0;
-  while (at < log.size()) {
-    std::size_t end = log.find('\n', at);
-    std::string line = log.substr(at, end == std::string::npos ? std::string::npos : end - at);
-    if (line.rfind("(d1)", 0) == 0) lines.push_back(line);
-    if (end == std::string::npos) break;
-    at = end + 1;
-  }
+  std::vector<std::string> guest;
+  for (const std::string& line : log_lines(log))
+    if (line.rfind("(d1)", 0) == 0) guest.push_back(line);
   std::string out;
-  for (std::size_t i = lines.size() > count ? lines.size() - count : 0; i < lines.size(); ++i) out += lines[i] + "\n";
+  for (std::size_t i = guest.size() > count ? guest.size() - count : 0; i < guest.size(); ++i) out += guest[i] + "\n";
   return out;
 }
 
 TEST(LinuxDomU, BootsThroughMemoryAndPagingSetup) {
   ASSERT_TRUE(fs::exists(kBzImage)) << kBzImage << " is missing: scripts/test fetches it (or source "
                                        "scripts/lib/common.sh and run microxen_fetch_linux)";
-  fs::path dir = fs::path(MICROXEN_TEST_RUNS) / "LinuxDomU";
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+  fs::path dir = fresh_directory(fs::path(MICROXEN_TEST_RUNS) / "LinuxDomU");
   fs::path vmlinux = unpack_kernel(dir);
   MachineOptions opt;
   opt.memory_mib = 1024;
