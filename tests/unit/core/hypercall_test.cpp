@@ -14,8 +14,7 @@
 #include "core/hypercall.hpp"
 #include "core/hypercall_page.hpp"
 #include "core/log.hpp"
-#include "fake_cpu.hpp"
-#include "fake_guest_memory.hpp"
+#include "fake_guest.hpp"
 #include <pv/shared_info.hpp>
 
 namespace {
@@ -24,24 +23,11 @@ using namespace hv;
 std::string console;
 void capture(const char* text, std::size_t n) { console.append(text, n); }
 
-struct Guest {
-  Domain domain;
-  Vcpu vcpu{domain, 0};
-  FakeGuestMemory memory;
-  HypervisorInfo info{"console=com1 secret=1"};
-  GuestRegisters regs{};
-  FakeCpu cpu;
-  pv::shared_info shared{};
-  explicit Guest(bool privileged, pv::domid_t id = 0) : domain(id, privileged) {
-    EXPECT_TRUE(domain.add_vcpu(vcpu));
-    vcpu.state = VcpuState::runnable;
-    domain.shared_info = &shared;
+struct Guest : FakeGuest {
+  explicit Guest(bool privileged, pv::domid_t id = 0) : FakeGuest(id, privileged) {
+    info.cmdline = "console=com1 secret=1";
   }
-  HypercallContext context() { return HypercallContext{vcpu, memory, info, regs, cpu}; }
-  long call(unsigned nr, std::uint64_t a1 = 0, std::uint64_t a2 = 0, std::uint64_t a3 = 0) {
-    HypercallContext ctx = context();
-    return dispatch_hypercall(ctx, nr, {a1, a2, a3, 0, 0});
-  }
+  HypercallContext context() { return ctx(); }
 };
 
 constexpr std::uint64_t kBuf = FakeGuestMemory::kBase + 0x100;

@@ -12,8 +12,7 @@
 #include <pv/shared_info.hpp>
 
 #include "core/pv_cpu.hpp"
-#include "fake_cpu.hpp"
-#include "fake_guest_memory.hpp"
+#include "fake_guest.hpp"
 
 namespace {
 using namespace hv;
@@ -21,18 +20,8 @@ using namespace hv;
 constexpr std::uint64_t kStackTop = FakeGuestMemory::kBase + 0x8000;
 constexpr std::uint64_t kHandler = 0xFFFFFFFF80001234ull;
 
-struct Pv {
-  Domain domain{1, false};
-  Vcpu vcpu{domain, 0};
-  FakeGuestMemory memory;
-  HypervisorInfo info{};
-  GuestRegisters regs{};
-  FakeCpu cpu;
-  pv::shared_info shared{};
+struct Pv : FakeGuest {
   Pv() {
-    EXPECT_TRUE(domain.add_vcpu(vcpu));
-    vcpu.state = VcpuState::runnable;
-    domain.shared_info = &shared;
     regs.rip = 0xFFFFFFFF80005000ull;
     regs.cs = pv::FLAT_KERNEL_CS;
     regs.ss = pv::FLAT_KERNEL_SS;
@@ -40,16 +29,6 @@ struct Pv {
     regs.rflags = 0x246 | (1u << 8) | (1u << 18);  // IF, ZF, PF + TF, AC
     regs.rcx = 0x1111;
     regs.r11 = 0x2222;
-  }
-  HypercallContext ctx() { return HypercallContext{vcpu, memory, info, regs, cpu}; }
-  std::uint64_t word(std::uint64_t va) {
-    std::uint64_t v;
-    std::memcpy(&v, memory.at(va), 8);
-    return v;
-  }
-  long call(unsigned nr, std::uint64_t a1 = 0, std::uint64_t a2 = 0) {
-    HypercallContext c = ctx();
-    return dispatch_hypercall(c, nr, {a1, a2, 0, 0, 0});
   }
 };
 

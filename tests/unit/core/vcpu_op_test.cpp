@@ -13,8 +13,7 @@
 
 #include "core/hypercall.hpp"
 #include "core/runstate.hpp"
-#include "fake_cpu.hpp"
-#include "fake_guest_memory.hpp"
+#include "fake_guest.hpp"
 #include "fake_machine.hpp"
 
 namespace {
@@ -81,26 +80,15 @@ TEST(Runstate, UpdateFlagBracketsTheGuestCopy) {
   EXPECT_EQ(mem.writes.size(), 1u);  // the first (faulting) write only
 }
 
-struct VcpuOp : ::testing::Test {
+// Domain 1 owns the frames of m.d1.
+struct VcpuOp : ::testing::Test, FakeGuest {
   mmtest::FakeMachine m;
-  Domain domain{1, false};  // owns the frames of m.d1
-  Vcpu vcpu{domain, 0};
   Vcpu vcpu1{domain, 1};
-  FakeGuestMemory memory;
-  HypervisorInfo info{};
-  GuestRegisters regs{};
-  FakeCpu cpu;
-  pv::shared_info shared{};
-  HypercallContext ctx{vcpu, memory, info, regs, cpu, &m.ops};
 
-  VcpuOp() {
-    EXPECT_TRUE(domain.add_vcpu(vcpu));
-    EXPECT_TRUE(domain.add_vcpu(vcpu1));
-    vcpu.state = VcpuState::runnable;
-    domain.shared_info = &shared;
-  }
+  VcpuOp() { EXPECT_TRUE(domain.add_vcpu(vcpu1)); }
   long op(unsigned cmd, std::uint64_t id, std::uint64_t arg = 0) {
-    return dispatch_hypercall(ctx, pv::hypercall::vcpu_op, HypercallArgs{cmd, id, arg, 0, 0});
+    HypercallContext c = ctx(&m.ops);
+    return dispatch_hypercall(c, pv::hypercall::vcpu_op, HypercallArgs{cmd, id, arg, 0, 0});
   }
   long register_info(std::uint64_t mfn, std::uint32_t offset, unsigned id = 0) {
     pv::vcpu_register_vcpu_info req{mfn, offset, 0};

@@ -8,25 +8,15 @@
 #include <pv/shared_info.hpp>
 
 #include "core/failsafe_callback.hpp"
-#include "fake_cpu.hpp"
-#include "fake_guest_memory.hpp"
+#include "fake_guest.hpp"
 
 namespace {
 using namespace hv;
 
 constexpr std::uint64_t kCallback = 0xffffffff80003000ull;
 
-struct Guest {
-  Domain domain{1, false};
-  Vcpu vcpu{domain, 0};
-  FakeGuestMemory memory;
-  HypervisorInfo info{};
-  GuestRegisters regs{};
-  FakeCpu cpu;
-  pv::shared_info shared{};
+struct Guest : FakeGuest {
   Guest() {
-    EXPECT_TRUE(domain.add_vcpu(vcpu));
-    domain.shared_info = &shared;
     vcpu.pv.failsafe_callback = GuestEntry{kCallback, false, 0};
     regs.rip = 0xffffffff80005000ull;
     regs.cs = pv::FLAT_KERNEL_CS;
@@ -37,13 +27,8 @@ struct Guest {
     regs.r11 = 0x2222;
   }
   bool deliver() {
-    HypercallContext ctx{vcpu, memory, info, regs, cpu};
-    return deliver_failsafe_callback(ctx, DataSelectors{0x2b, 0x33, 0x3b, 0x43});
-  }
-  std::uint64_t word(std::uint64_t va) {
-    std::uint64_t v;
-    std::memcpy(&v, memory.at(va), 8);
-    return v;
+    HypercallContext c = ctx();
+    return deliver_failsafe_callback(c, DataSelectors{0x2b, 0x33, 0x3b, 0x43});
   }
 };
 

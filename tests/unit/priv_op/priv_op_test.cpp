@@ -11,8 +11,7 @@
 #include <vector>
 
 #include "core/priv_op.hpp"
-#include "fake_cpu.hpp"
-#include "fake_guest_memory.hpp"
+#include "fake_guest.hpp"
 
 namespace {
 using namespace hv;
@@ -72,18 +71,9 @@ class FakeMachine final : public PrivOpPlatform {
 
 constexpr std::uint64_t kRip = FakeGuestMemory::kBase + 0x100;
 
-struct Guest {
-  Domain domain{0, true};
-  Vcpu vcpu{domain, 0};
-  FakeGuestMemory memory;
-  HypervisorInfo info{};
-  GuestRegisters regs{};
-  FakeCpu cpu;
+struct Guest : FakeGuest {
   FakeMachine hw;
-  pv::shared_info shared{};
-  Guest() {
-    EXPECT_TRUE(domain.add_vcpu(vcpu));
-    domain.shared_info = &shared;
+  Guest() : FakeGuest(0, true) {
     regs.rip = kRip;
     regs.cs = pv::FLAT_KERNEL_CS;
     regs.rflags = 0x202;
@@ -95,8 +85,8 @@ struct Guest {
   // Places `bytes` at rip and emulates.
   PrivOpResult run(std::initializer_list<std::uint8_t> bytes) {
     if (bytes.size() != 0) std::memcpy(memory.at(regs.rip), std::data(bytes), bytes.size());
-    HypercallContext ctx{vcpu, memory, info, regs, cpu};
-    return emulate_privileged_op(ctx, hw);
+    HypercallContext c = ctx();
+    return emulate_privileged_op(c, hw);
   }
   PrivOpResult rdmsr(std::uint32_t msr) {
     regs.rcx = msr;
