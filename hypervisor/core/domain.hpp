@@ -51,6 +51,9 @@ struct PvCpuState {
   // set_debugreg: DR0-3, DR6 and DR7 with Xen's reserved-bit fixups (Xen's initial values).
   std::uint64_t dr[4] = {};
   std::uint64_t dr6 = 0xffff0ff0, dr7 = 0x400;
+  // set_debugreg changed them: the arch loads them into the hardware before the vCPU resumes
+  // (context switches load them whenever DR7 enables a breakpoint; core/debugreg).
+  bool dr_dirty = false;
 };
 
 class Domain;
@@ -73,6 +76,11 @@ class Vcpu {
   // sched_op yield: on the way back to the guest, run the next runnable vCPU (round robin
   // over every domain) if there is one; cleared by the scheduler.
   bool yield_requested = false;
+  // Virtual NMI (core/nmi): VCPUOP_send_nmi sets nmi_pending; delivery sets the NMI bit
+  // of async_exception_mask and keeps the previous mask for HYPERVISOR_iret (Xen's
+  // arch.nmi_pending, async_exception_mask, async_exception_state(VCPU_TRAP_NMI).old_mask).
+  bool nmi_pending = false;
+  std::uint8_t async_exception_mask = 0, nmi_old_mask = 0;
   VcpuRunstate runstate;               // running/runnable/blocked/offline accounting
   std::uint64_t time_area = 0;         // VCPUOP_register_vcpu_time_memory_area (guest VA; 0: none)
   // VCPUOP_register_vcpu_info: the vcpu_info moved into a guest frame (holding a writable

@@ -45,6 +45,7 @@ long set_dr7(PvCpuState& pv, std::uint64_t value) {
     for (unsigned shift = 16; shift < 32; shift += 4)
       if (((value >> shift) & 3) == 2) return -pv::XEN_EPERM;  // DR_IO without CR4.DE
   pv.dr7 = value;
+  pv.dr_dirty = true;  // (Xen loads DR0-3 and DR7 here for the current vCPU)
   return 0;
 }
 
@@ -95,10 +96,12 @@ long do_set_debugreg(HypercallContext& ctx, const HypercallArgs& args) {
     case 0: case 1: case 2: case 3:
       if (!guest_addr_ok(value)) return -pv::XEN_EPERM;  // no breakpoints on the hypervisor
       pv.dr[reg] = value;
+      pv.dr_dirty = true;
       return 0;
     case 4: case 6:
       if (value != static_cast<std::uint32_t>(value)) return -pv::XEN_EINVAL;
       pv.dr6 = (value & 0xffffefff) | 0xffff0ff0;  // bit 12 reads 0; 4-11 and 16-31 read 1
+      pv.dr_dirty = true;
       return 0;
     case 5: case 7:
       return set_dr7(pv, value);

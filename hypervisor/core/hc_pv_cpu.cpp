@@ -9,6 +9,7 @@
 
 #include "hypercall.hpp"
 #include "log.hpp"
+#include "nmi.hpp"
 
 namespace hv {
 namespace {
@@ -127,6 +128,7 @@ long do_iret(HypercallContext& ctx, const HypercallArgs&) {
     r.rcx = frame.rcx;
   }
   if (pv::vcpu_info* info = vcpu.info()) info->evtchn_upcall_mask = (frame.rflags & RFLAGS_IF) ? 0 : 1;
+  nmi_iret_cleanup(vcpu);  // an NMI callback returning: a pending NMI may go out now
   return static_cast<long>(frame.rax);  // the dispatcher puts this in %rax
 }
 

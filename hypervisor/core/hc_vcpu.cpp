@@ -1,7 +1,7 @@
 // vcpu_op (hypercall 24; Xen's do_vcpu_op/common_vcpu_op/map_vcpu_info): vCPU life cycle
 // (up/down/is_up), runstate queries and registration, and placing vcpu_info or a copy of
 // the time record in guest memory. Timers (set_*_timer), VCPUOP_initialise of further
-// vCPUs and send_nmi come with SMP and timers; until then they answer -ENOSYS.
+// vCPUs come with SMP and timers; until then they answer -ENOSYS. send_nmi: core/nmi.
 #include <pv/errno.hpp>
 #include <pv/sched.hpp>
 #include <pv/shared_info.hpp>
@@ -10,6 +10,7 @@
 #include "domain.hpp"
 #include "hypercall.hpp"
 #include "mm_ops.hpp"
+#include "nmi.hpp"
 
 namespace hv {
 namespace {
@@ -110,6 +111,10 @@ long do_vcpu_op(HypercallContext& ctx, const HypercallArgs& args) {
       if (&v == &ctx.vcpu && v.info() != nullptr) (void)ctx.memory.write(addr, v.info()->time);
       return 0;
     }
+    case pv::VCPUOP_send_nmi:
+      if (arg != 0) return -pv::XEN_EINVAL;  // Xen: the argument must be a null handle
+      raise_nmi(v);
+      return 0;
     case pv::VCPUOP_get_physid:
       return -pv::XEN_EINVAL;  // only for a hardware domain with pinned vCPUs (dom0_vcpus_pin)
     default:

@@ -35,6 +35,8 @@ const GuestCase kGuests[] = {
     {"pvclock", "", true},
     {"privop", "", true},
     {"privop_failsafe", "", true},
+    {"nmi", "", true},
+    {"debugreg", "", true},
     {"balloon", "", true, "dom0_mem=64M,max:64M"},  // a dom0 max_pages it can reach
 };
 

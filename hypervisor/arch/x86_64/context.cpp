@@ -75,6 +75,7 @@ void run_vcpu(Vcpu& vcpu) {
   update_vcpu_time(vcpu);  // a fresh pvclock record each time it is scheduled
   runstate_change(vcpu.runstate, pv::RUNSTATE_running, system_time_ns());
   publish_guest_copies(vcpu);
+  resume_pv_cpu(vcpu);  // (switches away instead if that crashes the domain)
   hv_enter_frame(&info->guest_frame);
 }
 

@@ -8,10 +8,12 @@
 
 #include "context.hpp"
 #include "core/cpuid_policy.hpp"
+#include "core/debugreg.hpp"
 #include "core/hypercall.hpp"
 #include "core/pv_cpu.hpp"
 #include "core/log.hpp"
 #include "core/mm_ops.hpp"
+#include "core/nmi.hpp"
 #include "core/panic.hpp"
 #include "core/x86_decode.hpp"
 #include "fault_fixup.hpp"
@@ -28,6 +30,7 @@ namespace hv::x86 {
 namespace {
 
 constexpr std::uint64_t kVectorPageFault = 14, kVectorGeneralProtection = 13, kVectorDeviceNotAvailable = 7;
+constexpr std::uint64_t kVectorDebug = 1;
 constexpr std::uint64_t kCr4Osxsave = 1u << 18;
 
 // A #GP from `int n` (CD nn) whose gate is DPL 0: deliver vector n if the guest's virtual
@@ -156,6 +159,13 @@ void handle_from_guest(HypercallContext& ctx) {
     return;
   }
   if (vector == kVectorDeviceNotAvailable) return handle_device_not_available(ctx);
+  if (vector == kVectorDebug) {
+    // Xen's do_debug from guest context: what the hardware saw goes into the virtual DR6
+    // (get_debugreg(6) in the guest's handler), then the guest gets its #DB.
+    ctx.vcpu.pv.dr6 = merge_dr6(ctx.vcpu.pv.dr6, take_hardware_dr6());
+    deliver_exception(ctx, vector, false, 0);
+    return;
+  }
   if (vector < 32) deliver_exception(ctx, vector, vector_has_error_code(vector), f.error_code);
 }
 
@@ -169,6 +179,30 @@ void choose_return_path(CpuInfo& info) {
   if (canonical && f.rcx == f.rip && f.r11 == f.rflags && f.cs == HV_SEL_RING3_CS64 &&
       f.ss == HV_SEL_RING3_DS32)
     f.vector = HV_VECTOR_SYSRET;
+}
+
+// Xen 4.17's do_debug in hypervisor context: a guest's data breakpoint hit by our own access
+// to its memory (copy to/from guest, a bounce frame). Data breakpoints are traps, so that
+// access has completed and simply goes on; as in Xen 4.17 the hit is logged and dropped (not
+// reported to the guest). An instruction breakpoint cannot match hypervisor code (set_debugreg
+// refuses hypervisor addresses); should one fire, breakpoints are switched off rather than
+// faulting forever. TF never legitimately reaches hypervisor code, so it is cleared.
+void note_hypervisor_debug(TrapFrame& f) {
+  const std::uint64_t dr6 = take_hardware_dr6();
+  if ((f.rflags & kRflagsTf) != 0) {
+    HV_WARN(cpu, "single-step trap in hypervisor context at rip %#lx: TF cleared", f.rip);
+    f.rflags &= ~kRflagsTf;
+  }
+  const std::uint64_t dr7 = read_dr7();
+  for (unsigned bp = 0; bp < 4; ++bp) {
+    const bool hit = ((dr6 >> bp) & 1) != 0 && ((dr7 >> (bp * 2)) & 3) != 0;
+    if (hit && ((dr7 >> (16 + bp * 4)) & 3) == 0) {  // R/W 00: instruction execution
+      HV_ERROR(cpu, "instruction breakpoint %u hit in hypervisor context: DR7 cleared", bp);
+      write_dr7(0);
+      break;
+    }
+  }
+  HV_WARN(cpu, "#DB in hypervisor context at rip %#lx, dr6 %#lx", f.rip, dr6);
 }
 
 void handle_guest_entry(TrapFrame& f) {
@@ -185,10 +219,23 @@ void handle_guest_entry(TrapFrame& f) {
     load_guest_root(*vcpu);
   }
   reschedule_if_needed();  // returns only if this vCPU goes on running
+  resume_pv_cpu(*vcpu);  // before any event upcall, as Xen's test_all_events
   choose_return_path(*info);
 }
 
 }  // namespace
+void resume_pv_cpu(Vcpu& vcpu) {
+  CurrentGuestMemory memory;
+  PvCpuPlatform cpu;
+  HypercallContext ctx{vcpu, memory, state().info, get_cpu_info()->guest_frame, cpu, state().mm};
+  if (vcpu.pv.dr_dirty) {
+    vcpu.pv.dr_dirty = false;
+    load_debug_registers(vcpu.pv);
+  }
+  deliver_pending_nmi(ctx);
+  if (!vcpu.runnable()) reschedule_if_needed();  // the bounce crashed the domain
+}
+
 }  // namespace hv::x86
 
 // entry.S: the iretq back to a guest faulted (a bad selector from the guest's iret frame).
@@ -211,6 +258,10 @@ extern "C" void hv_exception(hv::x86::TrapFrame* f) {
   }
   if (((f->cs & 3) == 3 || f->vector == HV_VECTOR_SYSCALL) && f->vector != 8 && f->vector != 18) {
     handle_guest_entry(*f);
+    return;
+  }
+  if (f->vector == 1) {  // before the fixups: the access that hit a breakpoint did not fault
+    note_hypervisor_debug(*f);
     return;
   }
   if (std::uint64_t fixup = find_fixup(f->rip)) {

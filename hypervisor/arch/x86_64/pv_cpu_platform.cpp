@@ -5,6 +5,7 @@
 
 #include <pv/arch_x86_64.hpp>
 
+#include "core/debugreg.hpp"
 #include "core/failsafe_callback.hpp"
 #include "core/log.hpp"
 #include "core/panic.hpp"
@@ -146,6 +147,7 @@ void save_vcpu_state(Vcpu& vcpu) {
   std::uint64_t active = rdmsr(MSR_GS_BASE), shadow = rdmsr(MSR_KERNEL_GS_BASE);
   pv.gs_base_kernel = vcpu.mm.kernel_mode ? active : shadow;
   pv.gs_base_user = vcpu.mm.kernel_mode ? shadow : active;
+  if (dr7_active(pv.dr7)) write_dr7(0);  // the next vCPU must not hit this one's breakpoints
   auto* a = static_cast<ArchVcpu*>(vcpu.arch);
   clts();  // saving must not trap on the guest's own TS
   if (fpu_config.xsave)
@@ -168,8 +170,37 @@ void load_vcpu_state(Vcpu& vcpu) {
   else
     asm volatile("fxrstor64 %0" ::"m"(a->fpu) : "memory");
   if (pv.virtual_ts) write_cr0(read_cr0() | CR0_TS);
+  // Breakpoints live only while their vCPU runs (Xen's paravirt_ctxt_switch_to/_from).
+  if (dr7_active(pv.dr7)) load_debug_registers(pv);
+  vcpu.pv.dr_dirty = false;
   if (!selectors_loaded) deliver_failsafe(vcpu, DataSelectors{pv.ds, pv.es, pv.fs, pv.gs});
 }
+
+// Xen's activate_debugregs: DR7 last, so no breakpoint is live with a stale address.
+void load_debug_registers(const PvCpuState& pv) {
+  asm volatile("mov %0, %%dr0" ::"r"(pv.dr[0]));
+  asm volatile("mov %0, %%dr1" ::"r"(pv.dr[1]));
+  asm volatile("mov %0, %%dr2" ::"r"(pv.dr[2]));
+  asm volatile("mov %0, %%dr3" ::"r"(pv.dr[3]));
+  asm volatile("mov %0, %%dr6" ::"r"(pv.dr6));
+  write_dr7(pv.dr7);
+}
+
+std::uint64_t take_hardware_dr6() {
+  std::uint64_t dr6;
+  asm volatile("mov %%dr6, %0" : "=r"(dr6));
+  // The CPU never clears DR6's condition bits itself (Intel SDM 17.2.3).
+  asm volatile("mov %0, %%dr6" ::"r"(kDr6Default));
+  return dr6;
+}
+
+std::uint64_t read_dr7() {
+  std::uint64_t dr7;
+  asm volatile("mov %%dr7, %0" : "=r"(dr7));
+  return dr7;
+}
+
+void write_dr7(std::uint64_t value) { asm volatile("mov %0, %%dr7" ::"r"(value) : "memory"); }
 
 void load_guest_root(const Vcpu& vcpu) {
   std::uint64_t mfn = vcpu.mm.kernel_mode || vcpu.mm.guest_table_user == 0 ? vcpu.mm.guest_table : vcpu.mm.guest_table_user;

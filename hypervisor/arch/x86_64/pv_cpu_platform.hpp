@@ -28,4 +28,16 @@ void load_vcpu_state(Vcpu& vcpu);
 // The page-table root for the vCPU's current guest mode.
 void load_guest_root(const Vcpu& vcpu);
 
+// On every return to the running vCPU, before event upcalls: debug registers set_debugreg
+// changed go to the hardware, and a pending, unmasked NMI is bounced to its callback
+// (core/nmi). Switches to another vCPU if that crashes the domain.
+void resume_pv_cpu(Vcpu& vcpu);
+
+// The hardware side of the guest's debug registers (core/debugreg): DR0-3, DR6 and DR7 as
+// the vCPU set them; and reading DR6 after a #DB, leaving it at its default for the next.
+void load_debug_registers(const PvCpuState& pv);
+std::uint64_t take_hardware_dr6();
+std::uint64_t read_dr7();
+void write_dr7(std::uint64_t value);
+
 }  // namespace hv::x86
