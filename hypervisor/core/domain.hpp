@@ -57,6 +57,7 @@ struct PvCpuState {
 };
 
 class Domain;
+class EventChannels;
 
 enum class VcpuState : std::uint8_t { offline, runnable, blocked };
 
@@ -139,6 +140,7 @@ class Domain {
   std::uint8_t cmos_index = 0;      // the latched RTC index port 0x70 (Xen's arch.cmos_idx)
   std::uint32_t pci_cf8 = 0;        // the emulated PCI CONFIG_ADDRESS (Xen's arch.pci_cf8)
   pv::shared_info* shared_info = nullptr;  // the hypervisor's view of the shared_info page
+  EventChannels* events = nullptr;         // its event-channel ports (core/event_channel)
   DomainMemory memory{};                   // id, privilege, page counts, vm_assist bits
 
  private:
