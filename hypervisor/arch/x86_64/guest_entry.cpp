@@ -2,8 +2,9 @@
 // for every exception and every guest syscall). From a guest: hypercalls are dispatched,
 // user-mode syscalls and exceptions are bounced to the guest kernel (core/pv_cpu), and a
 // refused `int n` is told apart from a real #GP by decoding the instruction.
-// From the hypervisor itself: a fault in a guest-memory accessor resumes at its fixup;
-// anything else is a hypervisor bug and panics.
+// From the hypervisor itself: a fault in a guest-memory accessor resumes at its fixup, a
+// #DB (a guest watchpoint hit by such an access) is logged and dropped; anything else is a
+// hypervisor bug and panics.
 #include <pv/sched.hpp>
 
 #include "context.hpp"

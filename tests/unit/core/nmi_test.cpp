@@ -13,8 +13,7 @@
 
 #include "core/debugreg.hpp"
 #include "core/nmi.hpp"
-#include "fake_cpu.hpp"
-#include "fake_guest_memory.hpp"
+#include "fake_guest.hpp"
 
 namespace {
 using namespace hv;
@@ -23,30 +22,16 @@ constexpr std::uint64_t kStackTop = FakeGuestMemory::kBase + 0x8000;
 constexpr std::uint64_t kNmiHandler = 0xFFFFFFFF80001000ull;
 constexpr std::uint64_t kRip = 0xFFFFFFFF80005000ull;
 
-struct Pv {
-  Domain domain{1, false};
-  Vcpu vcpu{domain, 0}, other{domain, 1};
-  FakeGuestMemory memory;
-  HypervisorInfo info{};
-  GuestRegisters regs{};
-  FakeCpu cpu;
-  pv::shared_info shared{};
+struct Pv : FakeGuest {
+  Vcpu other{domain, 1};
   Pv() {
-    EXPECT_TRUE(domain.add_vcpu(vcpu));
     EXPECT_TRUE(domain.add_vcpu(other));
-    vcpu.state = VcpuState::runnable;
     other.state = VcpuState::blocked;
-    domain.shared_info = &shared;
     regs.rip = kRip;
     regs.cs = pv::FLAT_KERNEL_CS;
     regs.ss = pv::FLAT_KERNEL_SS;
     regs.rsp = kStackTop - 0x100;
     regs.rflags = 0x202;
-  }
-  HypercallContext ctx() { return HypercallContext{vcpu, memory, info, regs, cpu}; }
-  long call(unsigned nr, std::uint64_t a1 = 0, std::uint64_t a2 = 0, std::uint64_t a3 = 0) {
-    HypercallContext c = ctx();
-    return dispatch_hypercall(c, nr, {a1, a2, a3, 0, 0});
   }
   long send_nmi(std::uint64_t id, std::uint64_t arg = 0) { return call(pv::hypercall::vcpu_op, pv::VCPUOP_send_nmi, id, arg); }
   long register_nmi() {
@@ -106,9 +91,7 @@ TEST(NmiDelivery, BouncesMasksAndDefersTheNextUntilIret) {
   ASSERT_TRUE(p.deliver());
   EXPECT_EQ(p.regs.rip, kNmiHandler);
   EXPECT_EQ(p.regs.rsp, (old_rsp & ~15ull) - 7 * 8);  // no error code
-  std::uint64_t rip;
-  std::memcpy(&rip, p.memory.at(p.regs.rsp + 16), 8);
-  EXPECT_EQ(rip, kRip);
+  EXPECT_EQ(p.word(p.regs.rsp + 16), kRip);  // the interrupted rip, after rcx and r11
   EXPECT_EQ(p.shared.vcpu_info[0].evtchn_upcall_mask, 1);  // the NMI callback masks events
   EXPECT_EQ(p.vcpu.async_exception_mask, kAsyncTrapNmi);
 
@@ -119,8 +102,7 @@ TEST(NmiDelivery, BouncesMasksAndDefersTheNextUntilIret) {
   EXPECT_EQ(p.vcpu.async_exception_mask, 0);
   EXPECT_EQ(p.regs.rip, kRip);
   ASSERT_TRUE(p.deliver());  // now it goes, interrupting the same place
-  std::memcpy(&rip, p.memory.at(p.regs.rsp + 16), 8);
-  EXPECT_EQ(rip, kRip);
+  EXPECT_EQ(p.word(p.regs.rsp + 16), kRip);
   EXPECT_FALSE(p.vcpu.nmi_pending);
 }
 
