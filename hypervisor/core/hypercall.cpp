@@ -33,6 +33,8 @@ struct HypercallTable {
     handlers[pv::hypercall::update_descriptor] = do_update_descriptor;
     handlers[pv::hypercall::set_debugreg] = do_set_debugreg;
     handlers[pv::hypercall::get_debugreg] = do_get_debugreg;
+    handlers[pv::hypercall::event_channel_op] = do_event_channel_op;
+    handlers[pv::hypercall::event_channel_op_compat] = do_event_channel_op_compat;
   }
 };
 constexpr HypercallTable kTable;

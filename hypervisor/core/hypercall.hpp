@@ -9,6 +9,7 @@
 
 namespace hv {
 class MmOps;
+class EventChannelOps;
 }
 
 namespace hv {
@@ -51,6 +52,7 @@ struct HypercallContext {
   CpuPlatform& cpu;
   MmOps* mm = nullptr;  // the PV memory-management operations (nullptr: -ENOSYS)
   bool in_multicall = false;
+  EventChannelOps* events = nullptr;  // event_channel_op and sched_op block/poll (nullptr: -ENOSYS)
 };
 
 struct HypercallArgs {
@@ -84,6 +86,8 @@ long do_set_gdt(HypercallContext& ctx, const HypercallArgs& args);
 long do_update_descriptor(HypercallContext& ctx, const HypercallArgs& args);
 long do_set_debugreg(HypercallContext& ctx, const HypercallArgs& args);
 long do_get_debugreg(HypercallContext& ctx, const HypercallArgs& args);
+long do_event_channel_op(HypercallContext& ctx, const HypercallArgs& args);
+long do_event_channel_op_compat(HypercallContext& ctx, const HypercallArgs& args);
 long do_vcpu_op(HypercallContext& ctx, const HypercallArgs& args);
 // Drops the reference VCPUOP_register_vcpu_info took on the vCPU's vcpu_info frame (teardown).
 void release_vcpu_info(Vcpu& v, FrameTable& frames);

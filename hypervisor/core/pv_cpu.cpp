@@ -7,6 +7,7 @@
 #include <pv/sched.hpp>
 #include <pv/shared_info.hpp>
 
+#include "event_channel.hpp"
 #include "log.hpp"
 
 namespace hv {
@@ -93,6 +94,11 @@ bool deliver_exception(HypercallContext& ctx, unsigned vector, bool has_error_co
     error_code = vcpu.mm.kernel_mode ? (error_code & ~kPfUserBit) : (error_code | kPfUserBit);
   }
   return create_bounce_frame(ctx, Bounce{entry.address, entry.mask_events, has_error_code, error_code});
+}
+
+bool deliver_pending_event(HypercallContext& ctx) {
+  if (!events_need_delivery(ctx.vcpu)) return false;
+  return create_bounce_frame(ctx, Bounce{ctx.vcpu.pv.event_callback.address, true, false, 0});
 }
 
 bool deliver_user_syscall(HypercallContext& ctx) {

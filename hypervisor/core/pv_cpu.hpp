@@ -27,6 +27,11 @@ bool create_bounce_frame(HypercallContext& ctx, const Bounce& bounce);
 bool deliver_exception(HypercallContext& ctx, unsigned vector, bool has_error_code,
                        std::uint64_t error_code, std::uint64_t cr2 = 0);
 
+// Xen's test_guest_events, on every way back into the guest: an upcall pending and not
+// masked is bounced to the event callback, which masks further upcalls (the frame keeps the
+// old mask for HYPERVISOR_iret to restore). False when nothing was delivered.
+bool deliver_pending_event(HypercallContext& ctx);
+
 // A `syscall` executed in guest user mode: to the registered syscall callback, or #UD.
 bool deliver_user_syscall(HypercallContext& ctx);
 

@@ -14,6 +14,7 @@
 #include "format.hpp"
 #include "core/boot_domain_config.hpp"
 #include "core/domain_builder.hpp"
+#include "core/event_channel.hpp"
 #include "core/hypercall_page.hpp"
 #include "core/log.hpp"
 #include "core/panic.hpp"
@@ -85,6 +86,7 @@ struct DomainSlot {
   Vcpu vcpu0;
   DomainFrames frames;
   Mfn shared_info = 0;
+  EventChannels events;  // the domain's ports (32 KiB: the 2-level maximum)
   std::uint64_t free_frames_before = 0;  // the allocator's count before its frames were taken
   bool built = false;
 };
@@ -187,6 +189,8 @@ bool build(DomainSlot& slot, const BuildRequest& req, const BootInfo& boot) {
   if (d.privileged() && !grant_hardware_domain_ports(d.io_ports, 0, 0x3f8))
     HV_PANIC("%s: cannot record its I/O port permissions", label);
   d.shared_info = si;
+  slot.events.init(d.privileged() ? EventChannels::kDom0MaxPort : EventChannels::kDomUMaxPort);
+  d.events = &slot.events;
   publish_domain_wallclock(d);
   HV_ASSERT(d.add_vcpu(v));
   if (!arch_vcpu_init(v)) HV_PANIC("%s: no arch vCPU slot left", label);
@@ -232,6 +236,9 @@ void report_plan(const BootModulePlan& plan) {
 void destroy_boot_domains() {
   while (built_count > 0) {
     DomainSlot& slot = pool[build_order[--built_count]];
+    // Ports first, while every peer can still be found: theirs go back to unbound.
+    EventChannelOps(state().domains).destroy(slot.domain);
+    slot.domain.events = nullptr;
     state().domains.remove(slot.domain);
     tear_down(slot);
     slot.built = false;

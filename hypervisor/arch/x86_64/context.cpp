@@ -76,6 +76,7 @@ void run_vcpu(Vcpu& vcpu) {
   runstate_change(vcpu.runstate, pv::RUNSTATE_running, system_time_ns());
   publish_guest_copies(vcpu);
   resume_pv_cpu(vcpu);  // (switches away instead if that crashes the domain)
+  deliver_events_on_resume(vcpu);  // (switches away instead if that crashes the domain)
   hv_enter_frame(&info->guest_frame);
 }
 
@@ -102,9 +103,14 @@ void reschedule_if_needed() {
   if (next == nullptr) next = state().domains.next_runnable(current);
   if (next == nullptr) {
     const DomainRegistry& domains = state().domains;
-    for (std::size_t i = 0; i < domains.size(); ++i)
-      if (!domains.at(i)->is_shut_down())  // blocked vCPUs need timers/events (not yet here)
-        HV_PANIC("d%u has no runnable vCPU and nothing can wake it", domains.at(i)->id());
+    // Blocked vCPUs wait for events; only running vCPUs (or timers) send them.
+    for (std::size_t i = 0; i < domains.size(); ++i) {
+      const Domain& d = *domains.at(i);
+      if (d.is_shut_down()) continue;
+      for (unsigned v = 0; v < d.vcpu_count(); ++v)
+        if (d.vcpu(v)->state == VcpuState::blocked) HV_ERROR(sched, "d%uv%u is blocked", d.id(), v);
+      HV_PANIC("d%u has no runnable vCPU and nothing can wake it (blocked vCPUs above)", d.id());
+    }
     all_domains_stopped();
   }
   run_vcpu(*next);

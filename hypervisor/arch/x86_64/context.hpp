@@ -13,4 +13,9 @@ namespace hv::x86 {
 // current vCPU continues.
 void reschedule_if_needed();
 
+// The last step before resuming the current vCPU from the per-CPU frame (guest_entry.cpp):
+// a pending, unmasked upcall is bounced to its event callback, as Xen's test_guest_events.
+// If that crashes the domain, something else is scheduled instead.
+void deliver_events_on_resume(Vcpu& vcpu);
+
 }  // namespace hv::x86

@@ -9,6 +9,7 @@
 
 #include "context.hpp"
 #include "core/cpuid_policy.hpp"
+#include "core/event_channel.hpp"
 #include "core/debugreg.hpp"
 #include "core/hypercall.hpp"
 #include "core/pv_cpu.hpp"
@@ -213,7 +214,9 @@ void handle_guest_entry(TrapFrame& f) {
     HV_PANIC("guest entry (vector %#lx) without a current vCPU frame", f.vector);
   CurrentGuestMemory memory;
   PvCpuPlatform cpu;
+  EventChannelOps events{state().domains};
   HypercallContext ctx{*vcpu, memory, state().info, f, cpu, state().mm};
+  ctx.events = &events;
   handle_from_guest(ctx);
   if (vcpu->mm.reload_cr3) {  // an MMU operation replaced the current root
     vcpu->mm.reload_cr3 = false;
@@ -221,10 +224,19 @@ void handle_guest_entry(TrapFrame& f) {
   }
   reschedule_if_needed();  // returns only if this vCPU goes on running
   resume_pv_cpu(*vcpu);  // before any event upcall, as Xen's test_all_events
+  deliver_events_on_resume(*vcpu);
   choose_return_path(*info);
 }
 
 }  // namespace
+
+void deliver_events_on_resume(Vcpu& vcpu) {
+  CurrentGuestMemory memory;
+  PvCpuPlatform cpu;
+  HypercallContext ctx{vcpu, memory, state().info, get_cpu_info()->guest_frame, cpu, state().mm};
+  deliver_pending_event(ctx);
+  if (!vcpu.runnable()) reschedule_if_needed();  // the bounce crashed the domain
+}
 void resume_pv_cpu(Vcpu& vcpu) {
   CurrentGuestMemory memory;
   PvCpuPlatform cpu;
