@@ -35,6 +35,7 @@ const GuestCase kGuests[] = {
     {"pvclock", "", true},
     {"privop", "", true},
     {"privop_failsafe", "", true},
+    {"evtchn", "", true},
     {"nmi", "", true},
     {"debugreg", "", true},
     {"balloon", "", true, "dom0_mem=64M,max:64M"},  // a dom0 max_pages it can reach
