@@ -83,6 +83,8 @@ long do_update_descriptor(HypercallContext& ctx, const HypercallArgs& args) {
   frames.put_page_type(mfn);
   frames.put_page(mfn);
   if (in_gdt(ctx.vcpu.pv, mfn)) ctx.cpu.load_gdt_copy(ctx.vcpu);
+  for (Mfn f : ctx.vcpu.mm.ldt_frames)
+    if (f == mfn) ctx.vcpu.mm.ldt_dirty = true;  // the LDT copy is refreshed on the way out
   return 0;
 }
 

@@ -105,6 +105,15 @@ class MmOps {
   // reference of each frame (frames still mapped elsewhere are freed when that ends).
   void relinquish(DomainMemory& d, std::span<VcpuMm> vcpus);
 
+  // The LDT after SET_LDT (or update_descriptor on one of its pages): finds the frames the
+  // guest maps at ldt_base.. in its kernel tables, takes a seg_desc type reference on each
+  // (which validates its descriptors and keeps it from being mapped writable), then drops
+  // the references of the frames loaded before. Pages that are unmapped, foreign or not
+  // valid descriptor pages stay 0, so using their selectors faults in the guest.
+  void load_ldt_frames(MmCaller caller);
+  // Drops every LDT frame reference of the vCPU (teardown).
+  void release_ldt_frames(VcpuMm& v);
+
   // Installs a root for a vCPU outside a hypercall (domain builder / VCPUOP_initialise):
   // validates `mfn` as an L4 (taking the references) and makes it the kernel root.
   Status set_initial_root(MmCaller caller, Mfn mfn) { return new_guest_cr3(caller, mfn); }

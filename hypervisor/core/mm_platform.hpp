@@ -91,6 +91,9 @@ struct VcpuMm {
   std::uint64_t ldt_base = 0;      // SET_LDT arguments (validated, loaded lazily by arch)
   std::uint32_t ldt_ents = 0;
   bool ldt_dirty = false;          // arch must reload the LDT before returning to the guest
+  // The loaded LDT's frames, each holding a seg_desc type reference as Xen's shadow LDT
+  // mapping does (0: that page is not a usable descriptor page; its selectors fault).
+  Mfn ldt_frames[16] = {};
   bool reload_cr3 = false;         // arch must load the current root before returning
 };
 

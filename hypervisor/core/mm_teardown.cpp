@@ -14,6 +14,7 @@ void MmOps::relinquish(DomainMemory& d, std::span<VcpuMm> vcpus) {
   FrameTable& frames = c_.frames;
   d.dying = true;
   for (VcpuMm& v : vcpus) {
+    release_ldt_frames(v);
     if (v.guest_table != 0) frames.put_page_and_type(v.guest_table);
     if (v.guest_table_user != 0) frames.put_page_and_type(v.guest_table_user);
     v.guest_table = v.guest_table_user = 0;

@@ -63,6 +63,7 @@ Status MmOps::new_guest_cr3(MmCaller caller, Mfn mfn) {
   }
   v.guest_table = mfn;
   v.reload_cr3 = true;  // CR3 load flushes the non-global TLB
+  if (v.ldt_ents != 0) v.ldt_dirty = true;  // the LDT is found again through the new tables (Xen)
   if (old != 0) c_.frames.put_page_and_type(old);
   return kOk;
 }
@@ -114,6 +115,30 @@ Status MmOps::set_ldt(MmCaller caller, const pv::mmuext_op& op) {
     v.ldt_dirty = true;
   }
   return kOk;
+}
+
+void MmOps::load_ldt_frames(MmCaller caller) {
+  VcpuMm& v = caller.vcpu;
+  Mfn loaded[16] = {};
+  const std::uint64_t pages = (std::uint64_t{v.ldt_ents} * 8 + 4095) / 4096;
+  for (std::uint64_t i = 0; i < pages && i < 16; ++i) {
+    const std::uint64_t va = v.ldt_base + i * 4096;
+    Result<Mfn> l1 = guest_l1_table(v, va);
+    if (!l1) continue;
+    const pte::Pte e = c_.memory.frame(*l1)[pte::table_index(va, 1)];
+    const Mfn mfn = pte::mfn_of(e);
+    if ((e & pte::kPresent) == 0 || !ram(mfn)) continue;
+    if (c_.frames.get_page_and_type(mfn, caller.domain.domid, PageType::seg_desc).ok()) loaded[i] = mfn;
+  }
+  release_ldt_frames(v);
+  for (unsigned i = 0; i < 16; ++i) v.ldt_frames[i] = loaded[i];
+}
+
+void MmOps::release_ldt_frames(VcpuMm& v) {
+  for (Mfn& f : v.ldt_frames) {
+    if (f != 0) c_.frames.put_page_and_type(f);
+    f = 0;
+  }
 }
 
 // CLEAR_PAGE / COPY_PAGE work on RAM only: Xen's p2m lookup types DOMID_IO frames as MMIO.

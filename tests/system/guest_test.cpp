@@ -35,6 +35,7 @@ const GuestCase kGuests[] = {
     {"pvclock", "", true},
     {"privop", "", true},
     {"privop_failsafe", "", true},
+    {"ldt", "", true},
     {"evtchn", "", true},
     {"nmi", "", true},
     {"debugreg", "", true},

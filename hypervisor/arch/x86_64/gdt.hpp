@@ -10,6 +10,10 @@ namespace hv::x86 {
 // `cpu`'s GDT and clears the pages the previous copy used beyond them.
 void gdt_load_guest(unsigned cpu, const std::uint64_t* const* frames, unsigned nr_frames);
 
+// Copies a guest LDT of `ents` descriptors (pages[i]: its validated descriptor frames, or
+// nullptr for a page that stays empty) into `cpu`'s LDT and loads it; ents 0 unloads it.
+void gdt_load_ldt(unsigned cpu, const std::uint64_t* const* pages, unsigned ents);
+
 // Builds and loads the GDT and TSS of `cpu`, reloads the segment registers with ours.
 void gdt_init(unsigned cpu);
 

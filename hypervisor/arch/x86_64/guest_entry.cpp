@@ -222,6 +222,11 @@ void handle_guest_entry(TrapFrame& f) {
     vcpu->mm.reload_cr3 = false;
     load_guest_root(*vcpu);
   }
+  if (vcpu->mm.ldt_dirty) {  // SET_LDT, a new root, or a write to one of its descriptors
+    vcpu->mm.ldt_dirty = false;
+    state().mm->load_ldt_frames(MmCaller{vcpu->domain().memory, vcpu->mm});
+    load_guest_ldt(*vcpu);
+  }
   reschedule_if_needed();  // returns only if this vCPU goes on running
   resume_pv_cpu(*vcpu);  // before any event upcall, as Xen's test_all_events
   deliver_events_on_resume(*vcpu);

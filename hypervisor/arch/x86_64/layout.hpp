@@ -21,6 +21,7 @@
 #define HV_SEL_RING3_DS32 0xe02b
 #define HV_SEL_RING3_CS64 0xe033
 #define HV_SEL_TSS 0xe040
+#define HV_SEL_LDT 0xe050  /* the guest LDT copy: a 16-byte system descriptor, as Xen's LDT_ENTRY */
 
 /* Per-CPU stacks: STACK_SIZE-aligned, with the CpuInfo block (the interrupted guest's
  * registers, then per-CPU data) at the top, found from any %rsp by masking (as Xen does). */

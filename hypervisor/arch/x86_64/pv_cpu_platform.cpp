@@ -202,6 +202,16 @@ std::uint64_t read_dr7() {
 
 void write_dr7(std::uint64_t value) { asm volatile("mov %0, %%dr7" ::"r"(value) : "memory"); }
 
+void load_guest_ldt(const Vcpu& vcpu) {
+  const std::uint64_t* pages[16];
+  const unsigned nr_pages = (vcpu.mm.ldt_ents + 511) / 512;
+  for (unsigned i = 0; i < nr_pages; ++i) {
+    const Mfn f = vcpu.mm.ldt_frames[i];
+    pages[i] = f != 0 ? static_cast<const std::uint64_t*>(phys_to_virt(f << 12)) : nullptr;
+  }
+  gdt_load_ldt(get_cpu_info()->cpu_id, pages, vcpu.mm.ldt_ents);
+}
+
 void load_guest_root(const Vcpu& vcpu) {
   std::uint64_t mfn = vcpu.mm.kernel_mode || vcpu.mm.guest_table_user == 0 ? vcpu.mm.guest_table : vcpu.mm.guest_table_user;
   asm volatile("mov %0, %%cr3" ::"r"(mfn << 12) : "memory");

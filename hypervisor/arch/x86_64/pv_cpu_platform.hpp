@@ -27,6 +27,9 @@ void load_vcpu_state(Vcpu& vcpu);
 
 // The page-table root for the vCPU's current guest mode.
 void load_guest_root(const Vcpu& vcpu);
+// Copies the vCPU's LDT (the frames MmOps::load_ldt_frames holds) into this CPU's LDT and
+// loads it, or unloads the LDT when the vCPU has none.
+void load_guest_ldt(const Vcpu& vcpu);
 
 // On every return to the running vCPU, before event upcalls: debug registers set_debugreg
 // changed go to the hardware, and a pending, unmasked NMI is bounced to its callback

@@ -229,6 +229,12 @@ std::string check_consistency(FakeMachine& m) {
     for (const hv::VcpuMm& v : *vs) {
       add_root(m, v.guest_table, e, err);
       add_root(m, v.guest_table_user, e, err);
+      for (Mfn f : v.ldt_frames) {  // the loaded LDT's seg_desc references
+        if (f == 0) continue;
+        ++e.general[f];
+        ++e.type[f];
+        if (m.pages[f].type() != PageType::seg_desc) err << "LDT frame " << f << " is not seg_desc\n";
+      }
     }
   std::uint64_t owned[3] = {0, 0, 0};
   std::uint64_t free_frames = 0;

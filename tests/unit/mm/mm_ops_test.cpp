@@ -1,5 +1,6 @@
 // mm_ops_test: the MMU hypercalls (mmu_update, mmuext_op, update_va_mapping, vm_assist),
 // writable-page-table emulation and domain teardown, with Xen's errnos.
+#include "core/descriptors.hpp"
 #include "mm_test_util.hpp"
 
 namespace mmtest {
@@ -154,6 +155,35 @@ TEST_F(MmOpsTest, UpdateVaMappingWalksTheKernelTablesAndFlushes) {
   const std::uint64_t via_self = 0xffff000000000000 | (Pte{400} << 39) | (Pte{t.i4} << 30) |
                                  (Pte{t.i3} << 21) | (Pte{t.i2} << 12);
   EXPECT_FAILS_CLEANLY(uvm(m.d1, via_self, pte::make(f, kP)), -pv::XEN_EINVAL);
+}
+
+// The LDT (MMUEXT_SET_LDT, then the arch asks for its frames): each page mapped in the
+// guest's tables takes a seg_desc type reference as Xen's shadow LDT mapping does, so it
+// cannot be mapped writable while loaded; unmapped or invalid pages stay empty.
+TEST_F(MmOpsTest, LdtFramesHoldDescriptorTypeWhileLoaded) {
+  m.validator.set_segdesc_check(hv::check_segdesc_page);
+  Tree t = live_tree(m.d1);
+  Mfn good = m.new_frame(m.d1), bad = m.new_frame(m.d1);
+  m.word(good, 1) = 0x0040F20000000FFF;  // DPL-3 data
+  m.word(bad, 1) = 0x0000890000000067;   // a TSS: no LDT may hold one
+  const std::uint64_t base = t.va() + (20 - t.i1) * 0x1000;  // L1 slots 20, 21 (22 unmapped)
+  ASSERT_EQ(mmu(m.d1, ptr(t.l1, 20), pte::make(good, kP)), 0);
+  ASSERT_EQ(mmu(m.d1, ptr(t.l1, 21), pte::make(bad, kP)), 0);
+  auto c = m.caller(m.d1);
+  ASSERT_EQ(ext(m.d1, pv::MMUEXT_SET_LDT, base, 3 * 512), 0);
+  EXPECT_TRUE(c.vcpu.ldt_dirty);
+  m.ops.load_ldt_frames(c);
+  EXPECT_EQ(c.vcpu.ldt_frames[0], good);
+  EXPECT_EQ(c.vcpu.ldt_frames[1], 0u) << "invalid descriptor page";
+  EXPECT_EQ(c.vcpu.ldt_frames[2], 0u) << "unmapped page";
+  EXPECT_EQ(page(good).type(), hv::PageType::seg_desc);
+  EXPECT_EQ(page(good).type_count(), 1u);
+  EXPECT_FAILS_CLEANLY(mmu(m.d1, ptr(t.l1, 30), pte::make(good, kRW)), -pv::XEN_EBUSY);
+  m.ops.load_ldt_frames(c);  // a reload keeps exactly one reference
+  EXPECT_EQ(page(good).type_count(), 1u);
+  m.ops.release_ldt_frames(c.vcpu);
+  EXPECT_EQ(page(good).type_count(), 0u);
+  EXPECT_EQ(mmu(m.d1, ptr(t.l1, 30), pte::make(good, kRW)), 0);
 }
 
 TEST_F(MmOpsTest, WritablePageTableEmulation) {
