@@ -2,6 +2,7 @@
 // set_guest_nmi_trapbounce (pv/traps.c) and async_exception_cleanup (pv/iret.c).
 #include "nmi.hpp"
 
+#include "event_channel.hpp"
 #include "log.hpp"
 #include "pv_cpu.hpp"
 
@@ -10,7 +11,7 @@ namespace hv {
 void raise_nmi(Vcpu& target) {
   if (target.nmi_pending) return;  // Xen: test_and_set_bool, kick only on the first
   target.nmi_pending = true;
-  if (target.state == VcpuState::blocked) target.state = VcpuState::runnable;
+  unblock_vcpu(target);  // Xen's vcpu_kick: a blocked or polling target wakes up
 }
 
 bool deliver_pending_nmi(HypercallContext& ctx) {
