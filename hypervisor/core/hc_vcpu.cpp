@@ -115,6 +115,11 @@ long do_vcpu_op(HypercallContext& ctx, const HypercallArgs& args) {
       if (arg != 0) return -pv::XEN_EINVAL;  // Xen: the argument must be a null handle
       raise_nmi(v);
       return 0;
+    case pv::VCPUOP_set_periodic_timer:
+    case pv::VCPUOP_stop_periodic_timer:
+    case pv::VCPUOP_set_singleshot_timer:
+    case pv::VCPUOP_stop_singleshot_timer:
+      return vcpu_timer_op(ctx, cmd, v, arg);
     case pv::VCPUOP_get_physid:
       return -pv::XEN_EINVAL;  // only for a hardware domain with pinned vCPUs (dom0_vcpus_pin)
     default:

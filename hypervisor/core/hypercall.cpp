@@ -14,6 +14,7 @@ struct HypercallTable {
     handlers[pv::hypercall::xen_version] = do_xen_version;
     handlers[pv::hypercall::sched_op] = do_sched_op;
     handlers[pv::hypercall::vcpu_op] = do_vcpu_op;
+    handlers[pv::hypercall::set_timer_op] = do_set_timer_op;
     handlers[pv::hypercall::set_trap_table] = do_set_trap_table;
     handlers[pv::hypercall::stack_switch] = do_stack_switch;
     handlers[pv::hypercall::set_callbacks] = do_set_callbacks;

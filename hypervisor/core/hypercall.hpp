@@ -89,6 +89,11 @@ long do_get_debugreg(HypercallContext& ctx, const HypercallArgs& args);
 long do_event_channel_op(HypercallContext& ctx, const HypercallArgs& args);
 long do_event_channel_op_compat(HypercallContext& ctx, const HypercallArgs& args);
 long do_vcpu_op(HypercallContext& ctx, const HypercallArgs& args);
+long do_set_timer_op(HypercallContext& ctx, const HypercallArgs& args);
+// VCPUOP_set/stop_periodic_timer and _singleshot_timer for vCPU `v` (hc_timer.cpp).
+long vcpu_timer_op(HypercallContext& ctx, unsigned cmd, Vcpu& v, std::uint64_t arg);
+// VIRQ_TIMER for `v`; `events` is the EventChannelOps to raise it with (nullptr: none).
+void send_timer_event(Vcpu& v, void* events);
 // Drops the reference VCPUOP_register_vcpu_info took on the vCPU's vcpu_info frame (teardown).
 void release_vcpu_info(Vcpu& v, FrameTable& frames);
 

@@ -37,6 +37,7 @@ const GuestCase kGuests[] = {
     {"privop_failsafe", "", true},
     {"ldt", "", true},
     {"evtchn", "", true},
+    {"timer", "", true},
     {"nmi", "", true},
     {"debugreg", "", true},
     {"balloon", "", true, "dom0_mem=64M,max:64M"},  // a dom0 max_pages it can reach

@@ -20,6 +20,7 @@
 #include "pv_cpu_platform.hpp"
 #include "state.hpp"
 #include "time.hpp"
+#include "timer_irq.hpp"
 
 extern "C" [[noreturn]] void hv_enter_frame(hv::GuestRegisters* frame);
 
@@ -76,6 +77,7 @@ void run_vcpu(Vcpu& vcpu) {
   update_vcpu_time(vcpu);  // a fresh pvclock record each time it is scheduled
   runstate_change(vcpu.runstate, pv::RUNSTATE_running, system_time_ns());
   publish_guest_copies(vcpu);
+  timer_switch_in(vcpu);  // its periodic timer runs while it is scheduled (Xen)
   resume_pv_cpu(vcpu);  // (switches away instead if that crashes the domain)
   deliver_events_on_resume(vcpu);  // (switches away instead if that crashes the domain)
   hv_enter_frame(&info->guest_frame);
@@ -99,12 +101,18 @@ void reschedule_if_needed() {
   if (current != nullptr) {
     current->regs = info->guest_frame;
     save_vcpu_state(*current);
+    timer_switch_out(*current);
     runstate_change(current->runstate, runstate_of(*current), system_time_ns());
   }
   if (next == nullptr) next = state().domains.next_runnable(current);
+  // Nothing runnable: halt until a timer wakes a blocked vCPU, as long as one is armed.
+  while (next == nullptr && timer_can_wake_someone()) {
+    idle_until_timer();
+    next = state().domains.next_runnable(current);
+  }
   if (next == nullptr) {
     const DomainRegistry& domains = state().domains;
-    // Blocked vCPUs wait for events; only running vCPUs (or timers) send them.
+    // Blocked vCPUs wait for events; with no timer armed only a running vCPU could send one.
     for (std::size_t i = 0; i < domains.size(); ++i) {
       const Domain& d = *domains.at(i);
       if (d.is_shut_down()) continue;

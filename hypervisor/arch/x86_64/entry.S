@@ -5,6 +5,7 @@
  * whatever the frame then says, so a guest is entered and resumed by the same path. */
 #include "layout.hpp"
 #include "gprs.S.inc"
+#include "apic.hpp"
 
         .text
         .code64
@@ -40,6 +41,25 @@ exception_return_regs:
         pop_gprs
         add     $16, %rsp                       /* vector and error code */
 exception_iretq:
+        iretq
+
+/* The local APIC timer (timer_irq.cpp): like an exception without error code, so a guest
+ * it interrupts is saved in and resumed from the same TrapFrame. */
+        .globl apic_timer_stub
+        .balign 16
+apic_timer_stub:
+        pushq   $0
+        pushq   $HV_VECTOR_APIC_TIMER
+        cld
+        push_gprs
+        mov     %rsp, %rdi
+        call    hv_timer_interrupt
+        jmp     exception_return_regs
+
+/* Spurious APIC interrupts need no EOI and change nothing. */
+        .globl apic_spurious_stub
+        .balign 16
+apic_spurious_stub:
         iretq
 
 /* The iretq above faulted (only possible towards a guest, with selectors from its iret

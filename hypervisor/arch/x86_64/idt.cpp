@@ -4,10 +4,13 @@
 // guest's `int n` faults (#GP) instead of entering.
 #include <cstdint>
 
+#include "apic.hpp"
 #include "layout.hpp"
 #include "trap_frame.hpp"
 
 extern "C" const std::uint64_t exception_stub_table[32];
+extern "C" void apic_timer_stub();
+extern "C" void apic_spurious_stub();
 
 namespace hv::x86 {
 namespace {
@@ -39,17 +42,22 @@ std::uint8_t ist_for(int vector) {
   }
 }
 
+IdtGate gate(std::uint64_t handler, std::uint8_t ist, std::uint8_t dpl) {
+  return IdtGate{static_cast<std::uint16_t>(handler), HV_SEL_CODE64, ist,
+                 static_cast<std::uint8_t>(0x8E | (dpl << 5)),  // present 64-bit interrupt gate
+                 static_cast<std::uint16_t>(handler >> 16), static_cast<std::uint32_t>(handler >> 32), 0};
+}
+
 }  // namespace
 
 void idt_init() {
   for (int v = 0; v < 32; ++v) {
-    std::uint64_t handler = exception_stub_table[v];
     std::uint8_t dpl = (v == 3 || v == 4) ? 3 : 0;
-    idt[v] = IdtGate{static_cast<std::uint16_t>(handler), HV_SEL_CODE64, ist_for(v),
-                     static_cast<std::uint8_t>(0x8E | (dpl << 5)),  // present 64-bit interrupt gate
-                     static_cast<std::uint16_t>(handler >> 16),
-                     static_cast<std::uint32_t>(handler >> 32), 0};
+    idt[v] = gate(exception_stub_table[v], ist_for(v), dpl);
   }
+  // APIC interrupts: DPL 0, so a guest's `int 0xf0` is a #GP like any other vector.
+  idt[HV_VECTOR_APIC_TIMER] = gate(reinterpret_cast<std::uint64_t>(apic_timer_stub), 0, 0);
+  idt[HV_VECTOR_SPURIOUS] = gate(reinterpret_cast<std::uint64_t>(apic_spurious_stub), 0, 0);
   DescriptorPointer ptr{sizeof idt - 1, reinterpret_cast<std::uint64_t>(idt)};
   asm volatile("lidt %0" ::"m"(ptr));
 }

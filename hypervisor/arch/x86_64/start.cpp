@@ -22,6 +22,7 @@
 #include "state.hpp"
 #include "syscall.hpp"
 #include "time.hpp"
+#include "timer_irq.hpp"
 #include "trap_frame.hpp"
 
 namespace hv::x86 {
@@ -129,6 +130,7 @@ extern "C" [[noreturn]] void hv_start64(std::uint32_t protocol, std::uint32_t ma
   report_modules(boot_info);
   power_init(report_acpi(boot_info), static_cast<std::uint16_t>(debug_port.value_or(0)));
   time_init(direct_map, boot_info);
+  timer_init();  // the local APIC timer, calibrated against the TSC
 
   if (auto which = cmdline.value("selftest")) run_selftest(*which);
   if (boot_info.modules.empty()) {
