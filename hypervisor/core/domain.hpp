@@ -44,6 +44,10 @@ struct PvCpuState {
   // guest part) and the per-vCPU MSRs Xen keeps in struct vcpu_msrs.
   std::uint64_t guest_cr4 = 0;
   std::uint64_t msr_spec_ctrl = 0, msr_tsc_aux = 0, msr_misc_features_enables = 0;
+  // Xen's virtual machine-check architecture (vmce.c): MCG_STATUS and the two guest banks'
+  // STATUS/ADDR/MISC (only ever 0: nothing is injected) and, on Intel, CTL2.
+  std::uint64_t mcg_status = 0;
+  std::uint64_t mc_status[2] = {}, mc_addr[2] = {}, mc_misc[2] = {}, mc_ctl2[2] = {};
   // set_gdt: the guest's descriptor frames (each holding a seg_desc type ref) and entry
   // count; the arch keeps a copy of the frames in GDT pages 0-13 of the CPU running us.
   std::uint64_t gdt_frames[14] = {};

@@ -62,11 +62,65 @@ bool has_spec_ctrl(PrivOpPlatform& hw) {
   return (hw.guest_cpuid(7, 0).edx & (1u << 26)) || (hw.guest_cpuid(0x80000008, 0).ebx & (1u << 14));
 }
 
+// Xen's vMCE (cpu/mcheck/vmce.c): two guest banks; MCG_CAP is MCG_SER_P|MCG_TES_P|MCG_CMCI_P
+// plus the bank count on Intel, only the count on AMD; no MCG_CTL_P and no LMCE. Every MSR of
+// the machine-check ranges that is not one of those reads 0 and ignores writes.
+constexpr unsigned kGuestMcBanks = 2;
+constexpr std::uint64_t kMcgSerP = 1ull << 24, kMcgTesP = 1ull << 11, kMcgCmciP = 1ull << 10;
+
+bool machine_check_msr(std::uint32_t msr) {
+  return msr <= 1 /* P5_MC_ADDR/TYPE */ || in(msr, 0x179, 0x17b) || in(msr, 0x280, 0x29f) ||
+         in(msr, 0x400, 0x47f) || msr == 0x4d0;
+}
+
+std::uint64_t guest_mcg_cap(unsigned vendor) {
+  return vendor & (kIntel | kCentaur | kShanghai) ? kMcgSerP | kMcgTesP | kMcgCmciP | kGuestMcBanks
+                                                  : kGuestMcBanks;
+}
+
+// 1 handled (value set), 0 #GP.
+int vmce_read(const PvCpuState& pv, unsigned vendor, std::uint32_t msr, std::uint64_t& value) {
+  value = 0;
+  if (msr == 0x17a) value = pv.mcg_status;
+  else if (msr == 0x179) value = guest_mcg_cap(vendor);
+  else if (msr == 0x4d0) return 0;  // MCG_EXT_CTL needs LMCE
+  else if (in(msr, 0x400, 0x400 + 4 * kGuestMcBanks - 1)) {
+    const unsigned bank = (msr - 0x400) / 4;
+    switch (msr & 3) {
+      case 0: value = ~std::uint64_t{0}; break;  // MCi_CTL: all ones
+      case 1: value = pv.mc_status[bank]; break;
+      case 2: value = pv.mc_addr[bank]; break;
+      case 3: value = pv.mc_misc[bank]; break;
+    }
+  } else if ((vendor & kIntel) && in(msr, 0x280, 0x280 + kGuestMcBanks - 1)) {
+    value = pv.mc_ctl2[msr - 0x280];
+  }
+  return 1;
+}
+
+int vmce_write(PvCpuState& pv, unsigned vendor, std::uint32_t msr, std::uint64_t value) {
+  if (msr == 0x17a) pv.mcg_status = value;
+  else if (msr == 0x4d0) return 0;
+  else if (in(msr, 0x400, 0x400 + 4 * kGuestMcBanks - 1)) {
+    const unsigned bank = (msr - 0x400) / 4;
+    std::uint64_t* slot = (msr & 3) == 1 ? &pv.mc_status[bank] : (msr & 3) == 2 ? &pv.mc_addr[bank]
+                          : (msr & 3) == 3 ? &pv.mc_misc[bank] : nullptr;
+    if (slot != nullptr) {  // only 0 may be written (a guest clearing a logged error)
+      if (value != 0) return 0;
+      *slot = 0;
+    }
+  } else if ((vendor & kIntel) && in(msr, 0x280, 0x280 + kGuestMcBanks - 1)) {
+    pv.mc_ctl2[msr - 0x280] = value;
+  }
+  return 1;  // MCG_CTL, MCG_CAP, MCi_CTL and the rest: writes ignored
+}
+
 // guest_rdmsr: 1 handled (value set), 0 #GP, -1 not handled here.
 int msr_infrastructure_read(HypercallContext& ctx, PrivOpPlatform& hw, std::uint32_t msr,
                             std::uint64_t& value) {
   const unsigned v = vendor(hw);
   const PvCpuState& pv = ctx.vcpu.pv;
+  if (machine_check_msr(msr)) return vmce_read(pv, v, msr, value);
   switch (msr) {
     case 0x3a:  // IA32_FEATURE_CONTROL: locked, nothing enabled (PV has no VMX)
       if (!(v & (kIntel | kCentaur | kShanghai))) return 0;
@@ -171,6 +225,7 @@ int msr_infrastructure_write(HypercallContext& ctx, PrivOpPlatform& hw, std::uin
                              std::uint64_t value) {
   const unsigned v = vendor(hw);
   PvCpuState& pv = ctx.vcpu.pv;
+  if (machine_check_msr(msr)) return vmce_write(pv, v, msr, value);
   switch (msr) {
     case 0x8b:  // Intel documents "write 0 before reading the revision"
       return v == kIntel && value == 0 ? 1 : 0;

@@ -73,6 +73,7 @@ void run_vcpu(Vcpu& vcpu) {
   info->guest_frame.rflags = sanitize_guest_rflags(info->guest_frame.rflags);
   load_guest_root(vcpu);
   load_guest_ldt(vcpu);  // before the data selectors, which may name LDT entries
+  load_guest_cr4(vcpu);
   load_vcpu_state(vcpu);
   update_vcpu_time(vcpu);  // a fresh pvclock record each time it is scheduled
   runstate_change(vcpu.runstate, pv::RUNSTATE_running, system_time_ns());

@@ -9,8 +9,8 @@
 
 #include "context.hpp"
 #include "core/cpuid_policy.hpp"
-#include "core/event_channel.hpp"
 #include "core/debugreg.hpp"
+#include "core/event_channel.hpp"
 #include "core/hypercall.hpp"
 #include "core/pv_cpu.hpp"
 #include "core/log.hpp"
@@ -54,7 +54,10 @@ void handle_general_protection(HypercallContext& ctx) {
   }
   // Xen emulates privileged and I/O instructions only for #GP(0) (pv_emulate_privileged_op).
   PrivOpHardware hw;
-  if (f.error_code == 0 && emulate_privileged_op(ctx, hw) == PrivOpResult::emulated) return;
+  if (f.error_code == 0 && emulate_privileged_op(ctx, hw) == PrivOpResult::emulated) {
+    load_guest_cr4(ctx.vcpu);  // a mov to %cr4 may have changed FSGSBASE/TSD
+    return;
+  }
   deliver_exception(ctx, kVectorGeneralProtection, true, f.error_code);
 }
 

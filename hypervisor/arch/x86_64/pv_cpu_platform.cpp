@@ -6,6 +6,7 @@
 #include <pv/arch_x86_64.hpp>
 
 #include "core/debugreg.hpp"
+#include "core/priv_op.hpp"
 #include "core/failsafe_callback.hpp"
 #include "core/log.hpp"
 #include "core/panic.hpp"
@@ -201,6 +202,13 @@ std::uint64_t read_dr7() {
 }
 
 void write_dr7(std::uint64_t value) { asm volatile("mov %0, %%dr7" ::"r"(value) : "memory"); }
+
+void load_guest_cr4(const Vcpu& vcpu) {
+  constexpr std::uint64_t kGuestControlled = priv_op::X86_CR4_FSGSBASE | priv_op::X86_CR4_TSD;
+  const std::uint64_t cr4 = read_cr4();
+  const std::uint64_t want = (cr4 & ~kGuestControlled) | (vcpu.pv.guest_cr4 & kGuestControlled);
+  if (want != cr4) write_cr4(want);
+}
 
 void load_guest_ldt(const Vcpu& vcpu) {
   const std::uint64_t* pages[16];

@@ -30,6 +30,9 @@ void load_guest_root(const Vcpu& vcpu);
 // Copies the vCPU's LDT (the frames MmOps::load_ldt_frames holds) into this CPU's LDT and
 // loads it, or unloads the LDT when the vCPU has none.
 void load_guest_ldt(const Vcpu& vcpu);
+// The hardware CR4 bits a 64-bit PV kernel controls through its virtual CR4 (Xen's
+// pv_make_cr4): FSGSBASE, so rd/wr{fs,gs}base work exactly when it enabled them, and TSD.
+void load_guest_cr4(const Vcpu& vcpu);
 
 // On every return to the running vCPU, before event upcalls: debug registers set_debugreg
 // changed go to the hardware, and a pending, unmasked NMI is bounced to its callback

@@ -185,6 +185,40 @@ TEST(PrivOpMsr, ValuesXenGivesAPvGuest) {
   EXPECT_EQ(g.regs.rax, 0x55667788u);
 }
 
+// Xen's vMCE: Linux reads MCG_CAP/MCG_STATUS and the banks at boot and panics ("MCA
+// architectural violation") if they fault while CPUID shows MCE/MCA.
+TEST(PrivOpMsr, MachineCheckMsrsAreXensVirtualMce) {
+  Guest g;
+  auto read = [&](std::uint32_t msr) {
+    g.regs.rip = kRip;
+    EXPECT_EQ(g.rdmsr(msr), PrivOpResult::emulated) << std::hex << msr;
+    return g.edx_eax();
+  };
+  auto write = [&](std::uint32_t msr, std::uint64_t value) {
+    g.regs.rip = kRip;
+    g.regs.rcx = msr;
+    g.regs.rax = value & 0xffffffff;
+    g.regs.rdx = value >> 32;
+    return g.run({0x0f, 0x30});
+  };
+  EXPECT_EQ(read(0x179), (1u << 24) | (1u << 11) | (1u << 10) | 2u);  // Intel: SER|TES|CMCI, 2 banks
+  EXPECT_EQ(read(0x17a), 0u);
+  EXPECT_EQ(read(0x17b), 0u);  // no MCG_CTL_P
+  EXPECT_EQ(read(0x400), ~0ull);  // MC0_CTL all ones
+  EXPECT_EQ(read(0x401), 0u);
+  EXPECT_EQ(read(0x408), 0u);  // bank 2 does not exist: reads 0
+  g.regs.rip = kRip;
+  EXPECT_EQ(g.rdmsr(0x4d0), PrivOpResult::not_emulated);  // MCG_EXT_CTL needs LMCE
+  EXPECT_EQ(write(0x401, 5), PrivOpResult::not_emulated);  // only 0 may be written
+  EXPECT_EQ(write(0x401, 0), PrivOpResult::emulated);
+  EXPECT_EQ(write(0x400, 0), PrivOpResult::emulated);      // MCi_CTL: ignored
+  EXPECT_EQ(read(0x400), ~0ull);
+  EXPECT_EQ(write(0x17a, 4), PrivOpResult::emulated);
+  EXPECT_EQ(read(0x17a), 4u);
+  EXPECT_EQ(write(0x281, 0x7fff), PrivOpResult::emulated);  // MC1_CTL2 (Intel CMCI)
+  EXPECT_EQ(read(0x281), 0x7fffu);
+}
+
 TEST(PrivOpMsr, UnknownMsrIsGpUnlessNoHandlerAndHardwareHasIt) {
   Guest g;
   EXPECT_EQ(g.rdmsr(0xdeadbeef), PrivOpResult::not_emulated);
