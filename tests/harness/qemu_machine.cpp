@@ -80,6 +80,12 @@ std::vector<std::string> log_lines(const std::string& log) {
   return lines;
 }
 
+bool has_line(const std::string& log, const std::string& line) {
+  for (const std::string& l : log_lines(log))
+    if (l == line) return true;
+  return false;
+}
+
 Accel choose_accel() {
   const char* env = std::getenv("MICROXEN_ACCEL");
   std::string want = env ? env : "";

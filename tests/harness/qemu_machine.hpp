@@ -98,4 +98,7 @@ std::filesystem::path fresh_directory(const std::filesystem::path& dir);
 // A console log's lines, without line ends (Xen's console writes CR LF).
 std::vector<std::string> log_lines(const std::string& log);
 
+// Whether one whole line of the log is exactly `line`.
+bool has_line(const std::string& log, const std::string& line);
+
 }  // namespace microxen::harness

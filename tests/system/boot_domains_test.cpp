@@ -8,6 +8,7 @@
 #include <string>
 
 #include "qemu_machine.hpp"
+#include "run_to_end.hpp"
 
 namespace {
 namespace fs = std::filesystem;
@@ -18,22 +19,6 @@ const fs::path kGuests = MICROXEN_GUEST_DIR;
 
 fs::path work_dir(const std::string& name) { return fresh_directory(fs::path(MICROXEN_TEST_RUNS) / ("BootDomains." + name)); }
 
-bool has_line(const std::string& log, const std::string& line) {
-  return log.find("\n" + line + "\n") != std::string::npos || log.find("\n" + line + "\r\n") != std::string::npos;
-}
-
-// Runs the machine to its end and returns the COM1 log; checks the exit status and panics.
-std::string run_to_end(Machine& m, int expected_status) {
-  m.start();
-  auto status = m.wait_exit(scaled(600s));
-  std::string log = m.serial_log();
-  EXPECT_TRUE(status.has_value()) << m.log_tail(80);
-  if (status) {
-    EXPECT_EQ(*status, expected_status) << m.log_tail(80);
-  }
-  EXPECT_EQ(log.find("PANIC"), std::string::npos) << m.log_tail(80);
-  return log;
-}
 
 // dom0 and d1 run the same fpu guest with different seeds and yield to each other hundreds of
 // times: each must find its own x87/SSE/AVX registers after every yield.

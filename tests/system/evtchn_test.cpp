@@ -7,6 +7,7 @@
 #include <string>
 
 #include "qemu_machine.hpp"
+#include "run_to_end.hpp"
 
 namespace {
 namespace fs = std::filesystem;
@@ -14,10 +15,6 @@ using namespace std::chrono_literals;
 using namespace microxen::harness;
 
 const fs::path kGuests = MICROXEN_GUEST_DIR;
-
-bool has_line(const std::string& log, const std::string& line) {
-  return log.find("\n" + line + "\n") != std::string::npos || log.find("\n" + line + "\r\n") != std::string::npos;
-}
 
 // 100 round trips with block/wake, then d1 closes its end with an event in flight; both print
 // PASS, the machine exits cleanly and neither domain leaks a frame.
@@ -30,12 +27,7 @@ TEST(EventChannels, TwoDomainPingPongAndCloseInFlight) {
                           dir);
   opt.work_dir = dir;
   Machine m(opt);
-  m.start();
-  auto status = m.wait_exit(scaled(600s));
-  std::string log = m.serial_log();
-  ASSERT_TRUE(status.has_value()) << m.log_tail(80);
-  EXPECT_EQ(*status, kExitSuccess) << m.log_tail(80);
-  EXPECT_EQ(log.find("PANIC"), std::string::npos) << m.log_tail(80);
+  std::string log = run_to_end(m, kExitSuccess);
   EXPECT_NE(log.find("dom0: 100 round trips"), std::string::npos) << m.log_tail(80);
   EXPECT_NE(log.find("(d1) d1: 100 round trips, port closed"), std::string::npos) << m.log_tail(80);
   EXPECT_TRUE(has_line(log, "RESULT: PASS")) << m.log_tail(80);
