@@ -3,6 +3,7 @@
 #include "traps.hpp"
 
 #include <pv/arch_x86_64.hpp>
+#include <pv/callback.hpp>
 #include <pv/hypercall.hpp>
 
 #include "console.hpp"
@@ -63,6 +64,12 @@ void expect_trap(unsigned vector, std::uint64_t resume) {
   armed_vector = vector;
   armed_resume = resume;
   if (vector != kAnyVector) set_trap_handler(vector, catch_trap);
+}
+
+long set_event_callback(TrapHandler handler) {
+  set_trap_handler(kEventVector, handler);
+  pv::callback_register cb{pv::CALLBACKTYPE_event, 0, 0, trap_entry(kEventVector)};
+  return hypercall<pv::hypercall::callback_op>(pv::CALLBACKOP_register, reinterpret_cast<std::uint64_t>(&cb));
 }
 
 }  // namespace guest

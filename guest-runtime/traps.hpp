@@ -50,6 +50,10 @@ long set_trap_table(std::initializer_list<TrapGate> gates);
 
 void set_trap_handler(unsigned vector, TrapHandler handler);
 
+// Routes event upcalls to `handler` and registers the event callback (CALLBACKOP_register,
+// CALLBACKTYPE_event); returns the hypercall's result.
+long set_event_callback(TrapHandler handler);
+
 // A copy of the last delivery taken by the catch handler (expect_trap).
 struct TrapRecord {
   unsigned vector;

@@ -233,9 +233,7 @@ void block_and_poll() {
 
 void guest_main(const pv::start_info& info) {
   guest::mm::init(info);  // maps shared_info
-  guest::set_trap_handler(guest::kEventVector, on_event);
-  pv::callback_register cb{pv::CALLBACKTYPE_event, 0, 0, guest::trap_entry(guest::kEventVector)};
-  expect_rc("callback_op(register event)", hypercall<hc::callback_op>(pv::CALLBACKOP_register, reinterpret_cast<std::uint64_t>(&cb)), 0);
+  expect_rc("callback_op(register event)", guest::set_event_callback(on_event), 0);
   set_upcall_mask(true);  // (guest-runtime may have enabled them; we start masked)
   std::uint32_t unbound = 0, local = 0;
   loopback(unbound, local);

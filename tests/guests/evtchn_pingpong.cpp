@@ -119,9 +119,7 @@ void run_d1() {
 
 void guest_main(const pv::start_info& info) {
   guest::mm::init(info);  // maps shared_info
-  guest::set_trap_handler(guest::kEventVector, on_event);
-  pv::callback_register cb{pv::CALLBACKTYPE_event, 0, 0, guest::trap_entry(guest::kEventVector)};
-  expect_rc("callback_op(register event)", hypercall<hc::callback_op>(pv::CALLBACKOP_register, reinterpret_cast<std::uint64_t>(&cb)), 0);
+  expect_rc("callback_op(register event)", guest::set_event_callback(on_event), 0);
   if (info.flags & pv::SIF_INITDOMAIN) run_dom0();
   else run_d1();
 }

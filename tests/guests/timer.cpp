@@ -171,9 +171,7 @@ void check_periodic() {
 
 void guest_main(const pv::start_info& info) {
   guest::mm::init(info);
-  guest::set_trap_handler(guest::kEventVector, on_event);
-  pv::callback_register cb{pv::CALLBACKTYPE_event, 0, 0, guest::trap_entry(guest::kEventVector)};
-  GUEST_CHECK(hypercall<hc::callback_op>(pv::CALLBACKOP_register, reinterpret_cast<std::uint64_t>(&cb)) == 0);
+  GUEST_CHECK(guest::set_event_callback(on_event) == 0);
   // Xen starts every PV vCPU with a 100 Hz periodic timer; stop it as Linux does, so every
   // event below comes from the timer under test.
   set_mask(true);

@@ -8,17 +8,21 @@
 
 namespace hv::x86 {
 
+// One instruction with an exception-table entry: %[failed] stays 1 if it faults.
+#define GUARDED(insn)                     \
+  "   mov $1, %[failed]\n"                \
+  "1: " insn "\n"                         \
+  "   xor %[failed], %[failed]\n"         \
+  "2:\n"                                  \
+  "   .pushsection .ex_table, \"a\"\n"    \
+  "   .balign 8\n"                        \
+  "   .quad 1b, 2b\n"                     \
+  "   .popsection\n"
+
 bool PrivOpHardware::read_msr_safe(std::uint32_t msr, std::uint64_t& value) {
   std::uint32_t lo = 0, hi = 0, failed;
   asm volatile(
-      "   mov $1, %[failed]\n"
-      "1: rdmsr\n"
-      "   xor %[failed], %[failed]\n"
-      "2:\n"
-      "   .pushsection .ex_table, \"a\"\n"
-      "   .balign 8\n"
-      "   .quad 1b, 2b\n"
-      "   .popsection\n"
+      GUARDED("rdmsr")
       : [failed] "=&r"(failed), "+a"(lo), "+d"(hi)
       : "c"(msr));
   value = (std::uint64_t{hi} << 32) | lo;
@@ -28,14 +32,7 @@ bool PrivOpHardware::read_msr_safe(std::uint32_t msr, std::uint64_t& value) {
 bool PrivOpHardware::write_msr_safe(std::uint32_t msr, std::uint64_t value) {
   std::uint32_t failed;
   asm volatile(
-      "   mov $1, %[failed]\n"
-      "1: wrmsr\n"
-      "   xor %[failed], %[failed]\n"
-      "2:\n"
-      "   .pushsection .ex_table, \"a\"\n"
-      "   .balign 8\n"
-      "   .quad 1b, 2b\n"
-      "   .popsection\n"
+      GUARDED("wrmsr")
       : [failed] "=&r"(failed)
       : "c"(msr), "a"(static_cast<std::uint32_t>(value)),
         "d"(static_cast<std::uint32_t>(value >> 32))
@@ -46,14 +43,7 @@ bool PrivOpHardware::write_msr_safe(std::uint32_t msr, std::uint64_t value) {
 bool PrivOpHardware::write_xcr0(std::uint64_t value) {
   std::uint32_t failed;
   asm volatile(
-      "   mov $1, %[failed]\n"
-      "1: xsetbv\n"
-      "   xor %[failed], %[failed]\n"
-      "2:\n"
-      "   .pushsection .ex_table, \"a\"\n"
-      "   .balign 8\n"
-      "   .quad 1b, 2b\n"
-      "   .popsection\n"
+      GUARDED("xsetbv")
       : [failed] "=&r"(failed)
       : "c"(0u), "a"(static_cast<std::uint32_t>(value)),
         "d"(static_cast<std::uint32_t>(value >> 32))
