@@ -1,7 +1,7 @@
 // vcpu_op (hypercall 24; Xen's do_vcpu_op/common_vcpu_op/map_vcpu_info): vCPU life cycle
 // (up/down/is_up), runstate queries and registration, and placing vcpu_info or a copy of
-// the time record in guest memory. Timers (set_*_timer), VCPUOP_initialise of further
-// vCPUs come with SMP and timers; until then they answer -ENOSYS. send_nmi: core/nmi.
+// the time record in guest memory. The timer sub-ops are in hc_timer.cpp, send_nmi in
+// core/nmi; VCPUOP_initialise of further vCPUs comes with SMP and answers -ENOSYS until then.
 #include <pv/errno.hpp>
 #include <pv/sched.hpp>
 #include <pv/shared_info.hpp>
