@@ -351,16 +351,7 @@ void mark_events_pending(Vcpu& v) {
   pv::vcpu_info* info = v.info();
   if (info == nullptr) return;
   if (__atomic_exchange_n(&info->evtchn_upcall_pending, std::uint8_t{1}, __ATOMIC_SEQ_CST) != 0) return;
-  unblock_vcpu(v);  // Xen's vcpu_kick (one CPU: no IPI to send)
-}
-
-void unblock_vcpu(Vcpu& v) {
-  if (v.state != VcpuState::blocked) return;
-  v.state = VcpuState::runnable;
-  if (EventChannels* ec = v.domain().events) {
-    ec->poll_mask &= ~(1u << v.id());
-    ec->poll_port[v.id()] = 0;
-  }
+  kick_vcpu(v);  // Xen's vcpu_kick: woken if blocked, told at once if running elsewhere
 }
 
 }  // namespace hv

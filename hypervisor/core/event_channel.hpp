@@ -11,6 +11,7 @@
 
 #include "domain.hpp"
 #include "domain_registry.hpp"
+#include "vcpu_kick.hpp"  // unblock_vcpu, kick_vcpu
 
 namespace hv {
 
@@ -116,10 +117,8 @@ class EventChannelOps {
 // The 2-level delivery primitives on a domain's shared_info (atomic: the guest changes the
 // same words concurrently).
 bool events_need_delivery(const Vcpu& v);  // upcall pending and not masked
-// Sets evtchn_upcall_pending and wakes the vCPU when it newly became pending (Xen's
+// Sets evtchn_upcall_pending and kicks the vCPU when it newly became pending (Xen's
 // vcpu_mark_events_pending + vcpu_kick).
 void mark_events_pending(Vcpu& v);
-// A blocked (or polling) vCPU becomes runnable (Xen's vcpu_unblock).
-void unblock_vcpu(Vcpu& v);
 
 }  // namespace hv

@@ -2,7 +2,7 @@
 // set_guest_nmi_trapbounce (pv/traps.c) and async_exception_cleanup (pv/iret.c).
 #include "nmi.hpp"
 
-#include "event_channel.hpp"
+#include "vcpu_kick.hpp"
 #include "log.hpp"
 #include "pv_cpu.hpp"
 
@@ -11,7 +11,7 @@ namespace hv {
 void raise_nmi(Vcpu& target) {
   if (target.nmi_pending) return;  // Xen: test_and_set_bool, kick only on the first
   target.nmi_pending = true;
-  unblock_vcpu(target);  // Xen's vcpu_kick: a blocked or polling target wakes up
+  kick_vcpu(target);  // Xen's vcpu_kick: a blocked or polling target wakes up, a running one looks
 }
 
 bool deliver_pending_nmi(HypercallContext& ctx) {
