@@ -11,6 +11,7 @@
 #include "guest_registers.hpp"
 #include "mm_platform.hpp"
 #include "runstate.hpp"
+#include "scheduler.hpp"
 #include "timer.hpp"
 
 namespace pv {
@@ -93,6 +94,7 @@ class Vcpu {
   pv::vcpu_info* placed_info = nullptr;
   std::uint64_t placed_info_mfn = 0;
   VcpuTimers timers;                   // set_timer_op and VCPUOP_*_timer (core/timer)
+  SchedVcpu sched;                     // credit scheduler state (core/scheduler)
 
   // This vCPU's vcpu_info: where VCPUOP_register_vcpu_info placed it, else in the domain's
   // shared_info page (nullptr before that exists).
@@ -146,6 +148,7 @@ class Domain {
   pv::shared_info* shared_info = nullptr;  // the hypervisor's view of the shared_info page
   EventChannels* events = nullptr;         // its event-channel ports (core/event_channel)
   DomainMemory memory{};                   // id, privilege, page counts, vm_assist bits
+  SchedDomain sched;                       // weight, cap, credit accounting (core/scheduler)
 
  private:
   DomainState state_ = DomainState::running;

@@ -1,0 +1,157 @@
+// scheduler: a proportional-share vCPU scheduler after Xen's credit scheduler (credit1,
+// xen/common/sched/credit.c). Every accounting period (30 ms) the pCPUs' time is shared out as
+// credit among the active domains by weight (and within a domain among its active vCPUs);
+// running burns credit. Each pCPU has a run queue ordered BOOST > UNDER (credit left) > OVER
+// (none left), round robin within a priority; an idle pCPU, or one with only OVER work,
+// steals better work from the others' queues within the vCPUs' affinity. A cap parks a
+// domain's vCPUs once they used their share of the period.
+//
+// Locking: every call is made with the one scheduler lock held by the caller; nothing here
+// locks or is atomic. The scheduler never owns vCPUs or domains: a vCPU must be removed
+// (vcpu_remove) before it is freed, and stay valid until the pCPU that ran it has been
+// through do_schedule.
+//
+// Deviations from Xen, all deliberate (see scheduler.cpp for the details):
+//  - credit is kept in nanoseconds of pCPU time (Xen: 10 credits per ms); ratios are equal;
+//  - there is no per-pCPU 10 ms tick: run time is burned at every do_schedule and, for every
+//    running vCPU, at each accounting; slices end at the accounting boundary so new
+//    priorities and parking take effect there;
+//  - vcpu_insert keeps the vCPU on its current pCPU (Xen picks an idle one): idle pCPUs steal
+//    the work, and an idle pCPU asks to be rescheduled every period to look for some;
+//  - parked vCPUs are kept off the run queues instead of being paused;
+//  - no soft affinity, no cache-hot migration delay (Xen's default delay is 0 anyway).
+#pragma once
+#include <cstdint>
+
+#include "intrusive_list.hpp"
+
+namespace hv {
+
+class Vcpu;
+class Domain;
+
+inline constexpr unsigned kSchedMaxCpus = 8;
+inline constexpr unsigned kSchedNoCpu = ~0u;
+
+// Xen's CSCHED_PRI_*: larger runs first; only an idle pCPU is `idle`, never a vCPU.
+enum class SchedPri : std::int8_t { idle = -64, over = -2, under = -1, boost = 0 };
+
+// Per-vCPU scheduler state (a member of Vcpu); only the scheduler writes it, except that the
+// caller may set `cpu` and `affinity` before vcpu_insert.
+struct SchedVcpu {
+  unsigned cpu = 0;  // the pCPU whose run queue holds it / that runs it (Xen's v->processor)
+  std::uint64_t affinity = ~std::uint64_t{0};  // hard affinity, bit per pCPU
+  std::int64_t credit = 0;      // ns of pCPU time it may still use this period (may go < 0)
+  std::uint64_t start_time = 0; // run time up to here has been burned
+  std::uint64_t picked_at = 0;  // when it last got its pCPU (for the ratelimit)
+  SchedPri pri = SchedPri::under;
+  bool inserted = false;  // between vcpu_insert and vcpu_remove
+  bool active = false;    // earns credit (Xen's active_unit_elem is linked)
+  bool parked = false;    // its domain used its cap this period: not run until credit >= 0
+  bool yielding = false;  // sched_op yield: goes behind its peers at the next do_schedule
+  ListLink<Vcpu> runq;    // on cpus_[cpu]'s run queue
+};
+
+// Per-domain scheduler parameters and accounting (a member of Domain).
+struct SchedDomain {
+  std::uint16_t weight = 256;  // Xen's default
+  std::uint16_t cap = 0;       // percent of one pCPU; 0 = no cap
+  std::uint16_t active_vcpus = 0;  // vCPUs earning credit (Xen's active_unit_count)
+  ListLink<Domain> active;         // on the list of domains earning credit
+};
+
+ListLink<Vcpu>& sched_runq_link(Vcpu& v);
+ListLink<Domain>& sched_active_link(Domain& d);
+
+class Scheduler {
+ public:
+  static constexpr std::uint64_t kTimeSliceNs = 30'000'000;  // sched_credit_tslice_ms 30
+  static constexpr std::uint64_t kPeriodNs = kTimeSliceNs;   // Xen accounts every tslice
+  static constexpr std::uint64_t kRatelimitNs = 1'000'000;   // sched_ratelimit_us 1000
+  static constexpr std::uint64_t kMinTimerNs = 100'000;      // XEN_SYSCTL_SCHED_RATELIMIT_MIN
+
+  // pCPUs 0..n-1 take part (called once at boot, n >= 1; clamped to 1..kSchedMaxCpus).
+  void set_online_cpus(unsigned n);
+  unsigned online_cpus() const { return ncpus_; }
+
+  // A vCPU joins (domain built / VCPUOP_up): placed on a run queue when runnable().
+  void vcpu_insert(Vcpu& v, std::uint64_t now);
+  // A vCPU leaves for good or goes offline (VCPUOP_down, domain shutdown/teardown): off every
+  // queue; if it is running somewhere, that CPU's next do_schedule will not pick it again.
+  void vcpu_remove(Vcpu& v);
+  // v became runnable (woken from blocked): queued (BOOST when it had credit); returns the
+  // pCPU that should reschedule now (an idle one, or one whose current vCPU has lower
+  // priority), or kSchedNoCpu.
+  unsigned vcpu_wake(Vcpu& v, std::uint64_t now);
+  // v blocked (sched_op block/poll): the caller's next do_schedule on its CPU switches away;
+  // if queued, it is dequeued.
+  void vcpu_sleep(Vcpu& v);
+  // sched_op yield: v goes behind the other runnable vCPUs of its priority (and, as in Xen,
+  // behind one of lower priority if there is one) at its CPU's next do_schedule.
+  void vcpu_yield(Vcpu& v);
+
+  // next == nullptr: idle; slice_ns: when to call do_schedule again at the latest.
+  struct Decision {
+    Vcpu* next;
+    std::uint64_t slice_ns;
+  };
+  // Called on `cpu` whenever it must choose: burns `current`'s run time, requeues it if it is
+  // still runnable, runs the periodic accounting when due, and picks the next vCPU (local
+  // queue first, then work stolen from other pCPUs when the best local one is not UNDER or
+  // better). current == nullptr: the CPU was idle.
+  Decision do_schedule(unsigned cpu, Vcpu* current, std::uint64_t now);
+
+  // XEN_DOMCTL_SCHEDOP_putinfo as Xen's csched_dom_cntl: weight 0 keeps the weight, cap
+  // 0xffff keeps the cap; every other value is taken (range checks are libxl's). Returns 0.
+  long set_params(Domain& d, std::uint16_t weight, std::uint16_t cap);
+  void get_params(const Domain& d, std::uint16_t& weight, std::uint16_t& cap) const;
+  // Hard affinity; -EINVAL if no online pCPU is in the mask. A queued vCPU that may no
+  // longer run where it waits moves at once; a running one at its CPU's next do_schedule.
+  long set_affinity(Vcpu& v, std::uint64_t cpumask);
+
+  // What `cpu` runs (nullptr: idle), as of its last do_schedule.
+  Vcpu* current(unsigned cpu) const { return cpu < ncpus_ ? cpus_[cpu].current : nullptr; }
+
+ private:
+  using RunQueue = IntrusiveList<Vcpu, sched_runq_link>;
+  using DomainList = IntrusiveList<Domain, sched_active_link>;
+  struct Cpu {
+    RunQueue runq;
+    Vcpu* current = nullptr;
+    bool tickled = false;  // a wake asked it to reschedule: not an idler for the next wake
+  };
+
+  // scheduler.cpp: queues, picking, stealing.
+  std::uint64_t online_mask() const;
+  bool allowed(const Vcpu& v, unsigned cpu) const;
+  unsigned first_allowed(const Vcpu& v) const;
+  bool is_running(const Vcpu& v) const;
+  void runq_insert(Vcpu& v);
+  void runq_remove(Vcpu& v);
+  unsigned tickle(const Vcpu& v);
+  Vcpu* steal(unsigned cpu, SchedPri than);
+  Vcpu* pick(unsigned cpu);
+  void charge(Vcpu& v, std::uint64_t now);
+  bool keeps_cpu(const Vcpu& v, unsigned cpu, std::uint64_t now) const;
+  std::uint64_t slice_until_account(std::uint64_t now) const;
+  // scheduler_account.cpp: the periodic credit accounting.
+  void acct_start(Vcpu& v);
+  void acct_stop(Vcpu& v);
+  void maybe_account(std::uint64_t now);
+  void account();
+  std::int64_t account_domain(Domain& d, std::int64_t credit_fair, std::int64_t credit_cap);
+  void park(Vcpu& v);
+  void unpark(Vcpu& v);
+  void runq_sort(unsigned cpu);
+
+  unsigned ncpus_ = 1;
+  Cpu cpus_[kSchedMaxCpus];
+  DomainList active_domains_;         // Xen's prv->active_sdom
+  std::uint64_t weight_total_ = 0;    // sum of weight * active vCPUs (Xen's prv->weight)
+  std::int64_t credit_balance_ = 0;   // credit left over at the last accounting
+  std::uint64_t next_account_ = 0;    // 0: the clock has not been seen yet
+  unsigned balance_bias_ = 0;         // where the last steal found work
+  unsigned last_tickle_ = 0;          // which idler the last wake asked for
+};
+
+}  // namespace hv
