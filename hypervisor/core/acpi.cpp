@@ -1,5 +1,7 @@
-// acpi: table discovery and the S5 power-off recipe.
+// acpi: table discovery, the S5 power-off recipe and the MADT's CPU list.
 #include "acpi.hpp"
+
+#include "log.hpp"
 
 namespace hv::acpi {
 namespace {
@@ -182,6 +184,68 @@ TimeSources find_time_sources(const PhysicalMemory& mem, const Tables& tables) {
   // CENTURY (offset 108): a CMOS index beyond the 14 clock registers, below 128.
   if (length >= 109 && fadt[108] >= 14 && fadt[108] < 128) result.rtc_century_index = fadt[108];
   return result;
+}
+
+namespace {
+
+constexpr std::size_t kMadtFixedSize = kSdtHeaderSize + 8;  // + local APIC address, flags
+constexpr std::uint8_t kMadtLocalApic = 0, kMadtLapicOverride = 5, kMadtLocalX2apic = 9;
+constexpr std::uint32_t kMadtEnabled = 1u << 0, kMadtOnlineCapable = 1u << 1;
+
+void add_processor(Madt& out, const Processor& p, std::uint32_t flags) {
+  if (!(flags & (kMadtEnabled | kMadtOnlineCapable))) {
+    ++out.disabled;
+    return;
+  }
+  for (const Processor& known : out.processors) {
+    if (known.apic_id != p.apic_id) continue;
+    ++out.duplicates;
+    HV_WARN(acpi, "MADT: second entry for APIC id %u ignored", p.apic_id);
+    return;
+  }
+  if (!out.processors.push_back(p)) {
+    ++out.dropped;
+    HV_WARN(acpi, "MADT: CPU with APIC id %u (ACPI UID %u) dropped: at most %zu CPUs supported",
+            p.apic_id, p.acpi_uid, kMaxProcessors);
+  }
+}
+
+}  // namespace
+
+bool parse_madt(const std::uint8_t* table, std::size_t length, Madt& out) {
+  out = Madt{};
+  if (table == nullptr || length < kMadtFixedSize) return false;
+  out.lapic_address = load<std::uint32_t>(table + kSdtHeaderSize);
+  out.pcat_compat = (load<std::uint32_t>(table + kSdtHeaderSize + 4) & 1) != 0;
+  for (std::size_t off = kMadtFixedSize; off < length;) {
+    // Every entry is (type, length, body); a length below 2 or past the end would make the
+    // walk loop forever or read beyond the table.
+    if (length - off < 2 || table[off + 1] < 2 || table[off + 1] > length - off) {
+      out.truncated = true;
+      HV_WARN(acpi, "MADT: malformed entry at offset %zu, ignoring the rest", off);
+      break;
+    }
+    const std::uint8_t* e = table + off;
+    const std::uint8_t type = e[0], size = e[1];
+    if (type == kMadtLocalApic && size >= 8)
+      add_processor(out, Processor{e[3], e[2], false}, load<std::uint32_t>(e + 4));
+    else if (type == kMadtLocalX2apic && size >= 16)
+      add_processor(out, Processor{load<std::uint32_t>(e + 4), load<std::uint32_t>(e + 12), true},
+                    load<std::uint32_t>(e + 8));
+    else if (type == kMadtLapicOverride && size >= 12)
+      out.lapic_address = load<std::uint64_t>(e + 4);
+    off += size;
+  }
+  return true;
+}
+
+bool read_madt(const PhysicalMemory& mem, const Tables& tables, Madt& out) {
+  out = Madt{};
+  if (tables.madt == 0) return false;
+  std::uint32_t length = 0;
+  const std::uint8_t* madt = map_table(mem, tables.madt, length);
+  if (madt == nullptr || !signature_is(madt, "APIC")) return false;
+  return parse_madt(madt, length, out);
 }
 
 }  // namespace hv::acpi

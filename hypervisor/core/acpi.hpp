@@ -1,11 +1,13 @@
-// acpi: the little of ACPI the hypervisor itself needs: find the RSDP, walk RSDT/XSDT, and
-// read from the FADT and DSDT how to power the machine off (S5). Tables are firmware input:
-// every length and checksum is verified before a field is believed.
+// acpi: the little of ACPI the hypervisor itself needs: find the RSDP, walk RSDT/XSDT, read
+// from the FADT and DSDT how to power the machine off (S5), and from the MADT which CPUs
+// exist. Tables are firmware input: every length and checksum is verified before a field is
+// believed.
 #pragma once
 #include <cstdint>
 
 #include "boot_info.hpp"
 #include "physical_memory.hpp"
+#include "static_vector.hpp"
 
 namespace hv::acpi {
 
@@ -52,5 +54,33 @@ TimeSources find_time_sources(const PhysicalMemory& mem, const Tables& tables);
 // Parses the \_S5_ package out of AML bytes (DSDT body). Exposed for tests.
 bool parse_s5(const std::uint8_t* aml, std::size_t size, std::uint8_t& slp_typa,
               std::uint8_t& slp_typb);
+
+// The MADT's processors and local APIC (ACPI 6.5, 5.2.12). The hypervisor supports at most
+// kMaxProcessors CPUs (the arch's HV_MAX_CPUS, checked there); the rest are counted, logged
+// and left asleep.
+inline constexpr std::size_t kMaxProcessors = 8;
+
+struct Processor {
+  std::uint32_t apic_id = 0;
+  std::uint32_t acpi_uid = 0;  // processor UID (8 bits in type-0 entries, 32 in type 9)
+  bool x2apic = false;         // from a type-9 entry
+};
+
+struct Madt {
+  std::uint64_t lapic_address = 0;  // type-5 override if present, else the 32-bit header field
+  bool pcat_compat = false;         // dual 8259 PICs present (flags bit 0)
+  StaticVector<Processor, kMaxProcessors> processors;  // usable (enabled or online-capable), in table order
+  std::uint32_t disabled = 0;  // entries neither enabled nor online-capable
+  std::uint32_t dropped = 0;   // usable entries beyond kMaxProcessors (each logged)
+  std::uint32_t duplicates = 0;  // a second entry for an APIC id already listed
+  bool truncated = false;      // an entry overran the table: parsing stopped there
+};
+
+// Parses a whole MADT (header included; checksum already verified by the caller). False
+// when the table is too short to hold the fixed fields.
+bool parse_madt(const std::uint8_t* table, std::size_t length, Madt& out);
+
+// Maps tables.madt, checks it, and parses it; false when there is no usable MADT.
+bool read_madt(const PhysicalMemory& mem, const Tables& tables, Madt& out);
 
 }  // namespace hv::acpi

@@ -1,5 +1,6 @@
-// acpi_test: RSDP discovery, table walking and the S5 recipe over synthetic firmware tables,
-// including corrupt checksums and absurd lengths that must be ignored, not believed.
+// acpi_test: RSDP discovery, table walking, the S5 recipe and the MADT's CPU list over
+// synthetic firmware tables, including corrupt checksums and absurd lengths that must be
+// ignored, not believed.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -157,6 +158,113 @@ TEST(Acpi, RsdpCopyFromMultibootIsUsed) {
   ASSERT_TRUE(hv::acpi::discover(fw.mem, fw.boot, t));
   EXPECT_EQ(t.root, 0x5000u);
   EXPECT_EQ(t.rsdp, 0u);  // a copy has no address of its own
+}
+
+// MADT entries as firmware writes them.
+std::vector<std::uint8_t> lapic_entry(std::uint8_t uid, std::uint8_t apic_id, std::uint32_t flags) {
+  std::vector<std::uint8_t> e = {0, 8, uid, apic_id, 0, 0, 0, 0};
+  std::memcpy(e.data() + 4, &flags, 4);
+  return e;
+}
+
+std::vector<std::uint8_t> x2apic_entry(std::uint32_t apic_id, std::uint32_t flags, std::uint32_t uid) {
+  std::vector<std::uint8_t> e(16, 0);
+  e[0] = 9;
+  e[1] = 16;
+  std::memcpy(e.data() + 4, &apic_id, 4);
+  std::memcpy(e.data() + 8, &flags, 4);
+  std::memcpy(e.data() + 12, &uid, 4);
+  return e;
+}
+
+std::vector<std::uint8_t> madt(std::initializer_list<std::vector<std::uint8_t>> entries,
+                               std::uint32_t lapic = 0xFEE00000, std::uint32_t flags = 1) {
+  std::vector<std::uint8_t> body(8, 0);
+  std::memcpy(body.data(), &lapic, 4);
+  std::memcpy(body.data() + 4, &flags, 4);
+  for (const auto& e : entries) body.insert(body.end(), e.begin(), e.end());
+  return sdt("APIC", body);
+}
+
+TEST(AcpiMadt, ListsEnabledAndOnlineCapableProcessors) {
+  const std::vector<std::uint8_t> ioapic = {1, 12, 0, 0, 0, 0, 0xC0, 0xFE, 0, 0, 0, 0};
+  auto t = madt({lapic_entry(0, 0, 1), ioapic, lapic_entry(1, 2, 1), lapic_entry(2, 4, 0),
+                 lapic_entry(3, 6, 2), x2apic_entry(300, 1, 17)});
+  hv::acpi::Madt m;
+  ASSERT_TRUE(hv::acpi::parse_madt(t.data(), t.size(), m));
+  EXPECT_EQ(m.lapic_address, 0xFEE00000u);
+  EXPECT_TRUE(m.pcat_compat);
+  ASSERT_EQ(m.processors.size(), 4u);
+  EXPECT_EQ(m.processors[0].apic_id, 0u);
+  EXPECT_EQ(m.processors[1].apic_id, 2u);
+  EXPECT_EQ(m.processors[1].acpi_uid, 1u);
+  EXPECT_EQ(m.processors[2].apic_id, 6u);  // online-capable counts
+  EXPECT_EQ(m.processors[3].apic_id, 300u);
+  EXPECT_TRUE(m.processors[3].x2apic);
+  EXPECT_EQ(m.processors[3].acpi_uid, 17u);
+  EXPECT_EQ(m.disabled, 1u);
+  EXPECT_EQ(m.dropped, 0u);
+  EXPECT_FALSE(m.truncated);
+}
+
+TEST(AcpiMadt, AddressOverrideWins) {
+  std::vector<std::uint8_t> override_entry(12, 0);
+  override_entry[0] = 5;
+  override_entry[1] = 12;
+  std::uint64_t address = 0x1'2345'6000;
+  std::memcpy(override_entry.data() + 4, &address, 8);
+  auto t = madt({lapic_entry(0, 0, 1), override_entry}, 0xFEE00000, 0);
+  hv::acpi::Madt m;
+  ASSERT_TRUE(hv::acpi::parse_madt(t.data(), t.size(), m));
+  EXPECT_EQ(m.lapic_address, address);
+  EXPECT_FALSE(m.pcat_compat);
+}
+
+TEST(AcpiMadt, CapsTheCpuCountAndIgnoresDuplicates) {
+  auto t = madt({lapic_entry(0, 0, 1), lapic_entry(1, 1, 1), lapic_entry(1, 1, 1), lapic_entry(2, 2, 1),
+                 lapic_entry(3, 3, 1), lapic_entry(4, 4, 1), lapic_entry(5, 5, 1), lapic_entry(6, 6, 1),
+                 lapic_entry(7, 7, 1), lapic_entry(8, 8, 1), x2apic_entry(9, 1, 9)});
+  hv::acpi::Madt m;
+  ASSERT_TRUE(hv::acpi::parse_madt(t.data(), t.size(), m));
+  EXPECT_EQ(m.processors.size(), hv::acpi::kMaxProcessors);
+  EXPECT_EQ(m.processors[7].apic_id, 7u);
+  EXPECT_EQ(m.duplicates, 1u);
+  EXPECT_EQ(m.dropped, 2u);
+}
+
+TEST(AcpiMadt, HostileEntryLengthsStopTheWalk) {
+  for (std::uint8_t bad_length : {std::uint8_t{0}, std::uint8_t{1}, std::uint8_t{200}}) {
+    auto t = madt({lapic_entry(0, 0, 1), {0, bad_length, 0, 0}, lapic_entry(1, 1, 1)});
+    hv::acpi::Madt m;
+    ASSERT_TRUE(hv::acpi::parse_madt(t.data(), t.size(), m));
+    EXPECT_TRUE(m.truncated) << int{bad_length};
+    EXPECT_EQ(m.processors.size(), 1u) << int{bad_length};
+  }
+  // Entries shorter than their type's body are skipped, not read past their end.
+  auto t = madt({{0, 4, 1, 1}, {9, 8, 0, 0, 5, 0, 0, 0}, lapic_entry(2, 2, 1)});
+  hv::acpi::Madt m;
+  ASSERT_TRUE(hv::acpi::parse_madt(t.data(), t.size(), m));
+  EXPECT_FALSE(m.truncated);
+  ASSERT_EQ(m.processors.size(), 1u);
+  EXPECT_EQ(m.processors[0].apic_id, 2u);
+  // A table too short for its fixed fields is refused; one ending mid-entry is truncated.
+  EXPECT_FALSE(hv::acpi::parse_madt(t.data(), 40, m));
+  EXPECT_TRUE(hv::acpi::parse_madt(t.data(), t.size() - 1, m));
+  EXPECT_TRUE(m.truncated);
+}
+
+TEST(AcpiMadt, ReadMadtFindsTheDiscoveredTable) {
+  Firmware fw(true);
+  auto t = madt({lapic_entry(0, 0, 1), lapic_entry(1, 1, 1)});
+  fw.mem.place(0x6800, t.data(), t.size());
+  hv::acpi::Tables tables;
+  ASSERT_TRUE(hv::acpi::discover(fw.mem, fw.boot, tables));
+  hv::acpi::Madt m;
+  ASSERT_TRUE(hv::acpi::read_madt(fw.mem, tables, m));
+  EXPECT_EQ(m.processors.size(), 2u);
+  t[20] ^= 0x40;  // corrupt: the checksum no longer adds up
+  fw.mem.place(0x6800, t.data(), t.size());
+  EXPECT_FALSE(hv::acpi::read_madt(fw.mem, tables, m));
 }
 
 }  // namespace
