@@ -28,9 +28,20 @@ std::uint32_t timer_port = 0;
 volatile unsigned timer_events = 0;       // callbacks that found the timer port pending
 volatile std::uint64_t last_event_ns = 0;  // pvclock time seen in the latest such callback
 
+// The TSC is read after the record is copied and the copy is used only if the record did not
+// change meanwhile (Linux's pvclock_clocksource_read). A TSC read before the copy could
+// precede the tsc_timestamp of a record the hypervisor rewrote in between (microxen does so
+// on every timer interrupt): tsc - tsc_timestamp would wrap, and the time leap ~2^64 cycles.
 std::uint64_t now_ns() {
-  return guest::pvclock::system_time_at(guest::pvclock::read_record(guest::mm::vcpu0().time).record,
-                                        guest::pvclock::rdtsc());
+  const pv::vcpu_time_info& shared = guest::mm::vcpu0().time;
+  for (;;) {
+    const guest::pvclock::Snapshot s = guest::pvclock::read_record(shared);
+    asm volatile("lfence" ::: "memory");  // Linux's rdtsc_ordered: not before the copy
+    const std::uint64_t tsc = guest::pvclock::rdtsc();
+    asm volatile("" ::: "memory");
+    if (__atomic_load_n(&shared.version, __ATOMIC_ACQUIRE) == s.record.version)
+      return guest::pvclock::system_time_at(s.record, tsc);
+  }
 }
 
 bool port_pending(std::uint32_t port) {
@@ -123,14 +134,13 @@ void check_singleshot() {
 
 // Spins with events enabled until the callback has counted `n` more timer events (or 1 s
 // passed); returns the time of the last one.
-std::uint64_t spin_for_timer_events(unsigned n, bool may_stall = false) {
+std::uint64_t spin_for_timer_events(unsigned n) {
   const unsigned target = timer_events + n;
   const std::uint64_t give_up = now_ns() + 1000 * kMs;
   set_mask(false);
   (void)hypercall<hc::xen_version>(0, 0);  // Linux's xen_force_evtchn_callback: anything pending now
   while (timer_events < target && now_ns() < give_up) asm volatile("pause");
   set_mask(true);
-  if (timer_events < target && may_stall) return 0;
   if (timer_events < target) guest::fail("%u of %u timer events in 1 s", timer_events + n - target, n);
   return last_event_ns;
 }
@@ -143,16 +153,7 @@ void check_periodic() {
   pv::vcpu_set_periodic_timer p{2 * kMs};
   GUEST_CHECK(vcpu_op(pv::VCPUOP_set_periodic_timer, 0, &p) == 0);
   const std::uint64_t first = spin_for_timer_events(1);  // may be at once (a period since the last)
-  const std::uint64_t last = spin_for_timer_events(4, true);
-  if (last == 0) {
-    // KNOWN DEFECT (microxen only, about 1 run in 6 on a loaded 2-core TCG host): the periodic
-    // timer stops delivering after about 3 ticks, and re-arming it does not help. Reported
-    // here and in the session notes; the remaining periodic checks are skipped for this run.
-    guest::print("WARNING: KNOWN DEFECT: periodic timer stalled after a few ticks\n");
-    GUEST_CHECK(vcpu_op(pv::VCPUOP_stop_periodic_timer, 0, nullptr) == 0);
-    clear_port(timer_port);
-    return;
-  }
+  const std::uint64_t last = spin_for_timer_events(4);
   guest::print("periodic: 4 ticks of %lu ns in %lu ns\n", p.period_ns, last - first);
   // Each tick is armed one period after the previous one fired, never sooner.
   GUEST_CHECK(last - first >= 4 * p.period_ns - p.period_ns / 2);
