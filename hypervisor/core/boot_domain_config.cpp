@@ -15,8 +15,23 @@ bool is_name_char(char c) {
 
 BootDomainConfigError fail(std::string_view field, const char* reason) { return {field, reason}; }
 
+// The credit-scheduler settings (libxl's ranges). The cap's upper bound depends on vcpus=,
+// which may come later on the line: parse_boot_domain checks it at the end.
+BootDomainConfigError apply_sched_setting(std::string_view key, std::string_view value, bool has_value,
+                                          BootDomainConfig& out) {
+  const bool weight = key == "weight";
+  if (!has_value) return fail(key, weight ? "needs a number (weight=512)" : "needs a percentage (cap=50)");
+  auto n = parse_number(value);
+  if (!n) return fail(key, "not a number");
+  if (weight && (*n < 1 || *n > 65535)) return fail(key, "must be 1 to 65535");
+  if (!weight && *n > 65535) return fail(key, "above 100 per vCPU");
+  (weight ? out.weight : out.cap) = static_cast<std::uint16_t>(*n);
+  return {};
+}
+
 BootDomainConfigError apply_setting(std::string_view key, std::string_view value, bool has_value,
                                     BootDomainConfig& out) {
+  if (key == "weight" || key == "cap") return apply_sched_setting(key, value, has_value, out);
   if (key == "name") {
     if (!has_value || value.empty()) return fail("name", "needs a value (name=NAME)");
     if (value.size() > BootDomainConfig::kMaxName) return fail("name", "longer than 31 characters");
@@ -47,7 +62,7 @@ BootDomainConfigError apply_setting(std::string_view key, std::string_view value
     out.vcpus = 1;
     return {};
   }
-  return fail(key, "unknown setting (known: name=, mem=, console_io, vcpus=)");
+  return fail(key, "unknown setting (known: name=, mem=, console_io, vcpus=, weight=, cap=)");
 }
 
 }  // namespace
@@ -86,6 +101,7 @@ BootDomainConfigError parse_boot_domain(std::string_view cmdline, BootDomainConf
     if (e) return e;
     pos = end;
   }
+  if (out.cap > 100 * out.vcpus) return fail("cap", "above 100 per vCPU (vcpus=)");
   return {};
 }
 

@@ -32,6 +32,10 @@ struct BootDomainConfig {
   std::uint64_t memory_bytes = kDefaultMemory;
   bool console_io = false;
   unsigned vcpus = 1;
+  // weight=N (1-65535) and cap=N (percent of one pCPU, 0 = none, at most 100 per vCPU): the
+  // domain's credit-scheduler parameters (core/scheduler; Xen's defaults 256 and 0).
+  std::uint16_t weight = 256;
+  std::uint16_t cap = 0;
   std::string_view guest_cmdline;  // a view into the module's command line
 };
 

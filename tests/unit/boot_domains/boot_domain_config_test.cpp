@@ -106,6 +106,29 @@ TEST(BootModulePlan, DomainsInModuleOrderWithInitrds) {
   EXPECT_TRUE(p.unused.empty());
 }
 
+TEST(BootDomainConfig, SchedulerWeightAndCap) {
+  BootDomainConfig c = parse_ok("domain name=heavy weight=512 cap=50 -- seconds=5");
+  EXPECT_EQ(c.weight, 512);
+  EXPECT_EQ(c.cap, 50);
+  EXPECT_EQ(c.guest_cmdline, "seconds=5");
+  EXPECT_EQ(parse_ok("domain").weight, 256);  // Xen's defaults
+  EXPECT_EQ(parse_ok("domain").cap, 0);
+  EXPECT_EQ(parse_ok("domain weight=1 cap=0").weight, 1);
+  EXPECT_EQ(parse_ok("domain weight=65535").weight, 65535);
+  EXPECT_EQ(parse_ok("domain cap=100 vcpus=1").cap, 100);  // the bound is checked after vcpus=
+}
+
+TEST(BootDomainConfig, BadSchedulerSettingsAreNamed) {
+  EXPECT_EQ(error_field("domain weight=0"), "weight");
+  EXPECT_EQ(error_field("domain weight=65536"), "weight");
+  EXPECT_EQ(error_field("domain weight"), "weight");
+  EXPECT_EQ(error_field("domain weight=heavy"), "weight");
+  EXPECT_EQ(error_field("domain cap=101"), "cap");  // one vCPU: at most 100
+  EXPECT_EQ(error_field("domain cap=70000"), "cap");
+  EXPECT_EQ(error_field("domain cap"), "cap");
+  EXPECT_EQ(error_field("domain cap=-1"), "cap");
+}
+
 TEST(BootModulePlan, BadDomainKeepsItsNumberAndOthersRun) {
   BootModulePlan p = plan({"", "domain mem=bad", "domain"});
   ASSERT_EQ(p.domains.size(), 3u);
