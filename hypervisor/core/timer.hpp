@@ -29,6 +29,9 @@ struct VcpuTimers {
   TimerQueue* queue = nullptr;            // the CPU queue it lives on (set when scheduled)
 };
 
+// Whether any timer of the vCPU is armed (something can still wake it while blocked).
+inline bool timers_armed(const VcpuTimers& t) { return t.singleshot.queued || t.periodic.queued; }
+
 // Xen arms every PV vCPU's periodic timer at 100 Hz (pv/domain.c); Linux stops it.
 inline constexpr std::uint64_t kDefaultPeriodNs = 10'000'000;
 

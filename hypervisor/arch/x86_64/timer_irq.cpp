@@ -60,10 +60,8 @@ bool timer_can_wake_someone() {
   for (std::size_t i = 0; i < domains.size(); ++i) {
     const Domain& d = *domains.at(i);
     if (d.is_shut_down()) continue;
-    for (unsigned v = 0; v < d.vcpu_count(); ++v) {
-      const VcpuTimers& t = d.vcpu(v)->timers;
-      if (t.singleshot.queued || t.periodic.queued) return true;
-    }
+    for (unsigned v = 0; v < d.vcpu_count(); ++v)
+      if (timers_armed(d.vcpu(v)->timers)) return true;
   }
   return false;
 }
