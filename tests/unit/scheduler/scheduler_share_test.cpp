@@ -18,34 +18,31 @@ void expect_ratio(std::uint64_t a, std::uint64_t b, double want) {
   EXPECT_LE(ratio, want * 1.1) << a << " / " << b;
 }
 
+// A light (weight 256) and a heavy (512) domain of `nvcpus` CPU-bound vCPUs each, queued on
+// the given pCPUs, run for kRun: the heavy one gets twice the pCPU time.
+std::unique_ptr<Machine> one_to_two(unsigned ncpus, unsigned nvcpus, unsigned light_cpu, unsigned heavy_cpu) {
+  auto m = std::make_unique<Machine>(ncpus);
+  Domain& light = m->add_domain(256, nvcpus, light_cpu);
+  Domain& heavy = m->add_domain(512, nvcpus, heavy_cpu);
+  m->run_until(kRun);
+  expect_ratio(m->domain_ns(heavy), m->domain_ns(light), 2.0);
+  return m;
+}
+
 TEST(SchedulerShare, WeightsOneToTwoOnOnePcpu) {
-  Machine m(1);
-  Domain& light = m.add_domain(256, 1);
-  Domain& heavy = m.add_domain(512, 1);
-  m.run_until(kRun);
-  expect_ratio(m.domain_ns(heavy), m.domain_ns(light), 2.0);
-  EXPECT_EQ(m.cpus[0].idle_ns, 0u);
+  auto m = one_to_two(1, 1, 0, 0);
+  EXPECT_EQ(m->cpus[0].idle_ns, 0u);
 }
 
 TEST(SchedulerShare, WeightsOneToTwoOnTwoPcpusWithTwoVcpusEach) {
-  Machine m(2);
-  Domain& light = m.add_domain(256, 2, 0);
-  Domain& heavy = m.add_domain(512, 2, 1);
-  m.run_until(kRun);
-  expect_ratio(m.domain_ns(heavy), m.domain_ns(light), 2.0);
-  // Within a domain its vCPUs share alike.
-  expect_ratio(m.ran_ns[heavy.vcpu(0)], m.ran_ns[heavy.vcpu(1)], 1.0);
-  expect_ratio(m.ran_ns[light.vcpu(0)], m.ran_ns[light.vcpu(1)], 1.0);
-  EXPECT_LT(m.cpus[0].idle_ns + m.cpus[1].idle_ns, kRun / 100);
+  auto m = one_to_two(2, 2, 0, 1);
+  // Within a domain its vCPUs share alike (domains 1 and 2 own vcpus[0..1] and [2..3]).
+  for (unsigned i = 0; i < 4; i += 2)
+    expect_ratio(m->ran_ns[m->vcpus[i].get()], m->ran_ns[m->vcpus[i + 1].get()], 1.0);
+  EXPECT_LT(m->cpus[0].idle_ns + m->cpus[1].idle_ns, kRun / 100);
 }
 
-TEST(SchedulerShare, WeightsHoldWhenAllStartOnOnePcpu) {
-  Machine m(2);
-  Domain& light = m.add_domain(256, 2, 0);
-  Domain& heavy = m.add_domain(512, 2, 0);
-  m.run_until(kRun);
-  expect_ratio(m.domain_ns(heavy), m.domain_ns(light), 2.0);
-}
+TEST(SchedulerShare, WeightsHoldWhenAllStartOnOnePcpu) { one_to_two(2, 2, 0, 0); }
 
 TEST(SchedulerShare, EqualWeightsShareEqually) {
   Machine m(1);
