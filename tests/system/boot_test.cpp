@@ -1,5 +1,8 @@
 // boot tests: the hypervisor boots under QEMU by both paths a machine takes (QEMU's PVH
-// loader and GRUB multiboot2), reports the machine on COM1, and ends cleanly.
+// loader and GRUB multiboot2), reports the machine on COM1, and ends cleanly. With several
+// CPUs (QEMU -smp N) each application processor reports "CPU <n> (APIC id <x>) online" and
+// bring-up ends with the line "SMP: <N> CPUs online" (also with N = 1); `maxcpus=N` limits
+// N. The ipi self-test prints "ipi: round trip median <ns> ns mean <ns> ns (<n> samples)".
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -156,6 +159,70 @@ TEST(Boot, TwoCpusAndMoreMemoryBoot) {
   ASSERT_TRUE(status.has_value()) << m.log_tail();
   EXPECT_EQ(*status, kExitSuccess);
   EXPECT_GT(reported_ram_mb(m.serial_log()), 1900u) << m.log_tail();
+}
+
+std::string smp_online(int n) { return "SMP: " + std::to_string(n) + " CPUs online"; }
+
+// Boots hello on `cpus` QEMU CPUs with `cmdline`; every one of the first `online` CPUs must
+// come online and the guest must still pass.
+void boot_hello_with_cpus(int cpus, const std::string& cmdline, int online) {
+  MachineOptions opt;
+  opt.kernel = MICROXEN_HYPERVISOR_ELF;
+  opt.cpus = cpus;
+  opt.modules = {{fs::path(MICROXEN_GUEST_DIR) / "hello.elf", ""}};
+  opt.cmdline = cmdline;
+  opt.work_dir = work_dir();
+  Machine m(opt);
+  m.start();
+  for (int cpu = 1; cpu < online; ++cpu) {
+    std::string line = "CPU " + std::to_string(cpu) + " (APIC id " + std::to_string(cpu) + ") online";
+    ASSERT_TRUE(m.wait_for(line, scaled(kBootTimeout))) << "missing \"" << line << "\"\n" << m.log_tail();
+  }
+  expect_markers(m, {smp_online(online), "RESULT: PASS", "all domains have stopped"});
+  auto status = m.wait_exit(scaled(kBootTimeout));
+  ASSERT_TRUE(status.has_value()) << m.log_tail();
+  EXPECT_EQ(*status, kExitSuccess) << m.log_tail();
+  const std::string log = m.serial_log();
+  EXPECT_EQ(log.find("PANIC"), std::string::npos) << m.log_tail();
+  EXPECT_EQ(log.find("skipped"), std::string::npos) << "a CPU did not come online\n" << m.log_tail();
+  EXPECT_EQ(log.find("CPU " + std::to_string(online) + " ("), std::string::npos) << "too many CPUs started";
+}
+
+TEST(Boot, TwoCpusComeOnline) { boot_hello_with_cpus(2, "", 2); }
+
+TEST(Boot, FourCpusComeOnline) { boot_hello_with_cpus(4, "", 4); }
+
+TEST(Boot, MaxcpusLimitsTheCpusStarted) { boot_hello_with_cpus(2, "maxcpus=1", 1); }
+
+// Runs selftest=`name` on two CPUs and returns its log (the machine must end with success).
+std::string run_smp_selftest(const std::string& name, std::initializer_list<std::string_view> markers) {
+  MachineOptions opt;
+  opt.kernel = MICROXEN_HYPERVISOR_ELF;
+  opt.cpus = 2;
+  opt.cmdline = "selftest=" + name;
+  opt.work_dir = work_dir();
+  Machine m(opt);
+  m.start();
+  expect_markers(m, markers);
+  auto status = m.wait_exit(scaled(kBootTimeout));
+  EXPECT_TRUE(status.has_value()) << m.log_tail();
+  EXPECT_EQ(status.value_or(-1), kExitSuccess) << m.log_tail();
+  return m.serial_log();
+}
+
+TEST(Boot, IpiRoundTripSelfTest) {
+  std::string log = run_smp_selftest("ipi", {smp_online(2), "ipi: round trip median"});
+  std::smatch match;
+  std::regex re("ipi: round trip median ([0-9]+) ns mean ([0-9]+) ns \\(([0-9]+) samples\\)");
+  ASSERT_TRUE(std::regex_search(log, match, re)) << log;
+  EXPECT_GT(std::stoull(match[1]), 0u);
+  EXPECT_GT(std::stoull(match[2]), 0u);
+  EXPECT_EQ(std::stoull(match[3]), 1000u);
+}
+
+TEST(Boot, TlbShootdownSelfTest) {
+  std::string log = run_smp_selftest("flush", {smp_online(2), "flush: CPU 1 sees the new mapping"});
+  EXPECT_EQ(log.find("FAILED"), std::string::npos) << log;
 }
 
 }  // namespace

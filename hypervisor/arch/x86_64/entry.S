@@ -56,6 +56,26 @@ apic_timer_stub:
         call    hv_timer_interrupt
         jmp     exception_return_regs
 
+/* Inter-processor interrupts (ipi.cpp): entered like the timer, so one that arrives while a
+ * guest runs leaves the guest's registers in the per-CPU frame and resumes from it. */
+        .macro ipi_stub name, vector, handler
+        .globl \name
+        .balign 16
+\name:
+        pushq   $0
+        pushq   $\vector
+        cld
+        push_gprs
+        mov     %rsp, %rdi
+        call    \handler
+        jmp     exception_return_regs
+        .endm
+
+        ipi_stub ipi_ping_stub, HV_VECTOR_PING, hv_ipi_ping
+        ipi_stub ipi_call_stub, HV_VECTOR_CALL, hv_ipi_call
+        ipi_stub ipi_event_check_stub, HV_VECTOR_EVENT_CHECK, hv_ipi_event_check
+        ipi_stub ipi_flush_stub, HV_VECTOR_FLUSH, hv_ipi_flush
+
 /* Spurious APIC interrupts need no EOI and change nothing. */
         .globl apic_spurious_stub
         .balign 16

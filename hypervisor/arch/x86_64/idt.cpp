@@ -11,6 +11,10 @@
 extern "C" const std::uint64_t exception_stub_table[32];
 extern "C" void apic_timer_stub();
 extern "C" void apic_spurious_stub();
+extern "C" void ipi_ping_stub();
+extern "C" void ipi_call_stub();
+extern "C" void ipi_event_check_stub();
+extern "C" void ipi_flush_stub();
 
 namespace hv::x86 {
 namespace {
@@ -55,9 +59,18 @@ void idt_init() {
     std::uint8_t dpl = (v == 3 || v == 4) ? 3 : 0;
     idt[v] = gate(exception_stub_table[v], ist_for(v), dpl);
   }
-  // APIC interrupts: DPL 0, so a guest's `int 0xf0` is a #GP like any other vector.
+  // APIC interrupts and IPIs: DPL 0, so a guest's `int 0xf0` is a #GP like any other vector.
   idt[HV_VECTOR_APIC_TIMER] = gate(reinterpret_cast<std::uint64_t>(apic_timer_stub), 0, 0);
   idt[HV_VECTOR_SPURIOUS] = gate(reinterpret_cast<std::uint64_t>(apic_spurious_stub), 0, 0);
+  idt[HV_VECTOR_PING] = gate(reinterpret_cast<std::uint64_t>(ipi_ping_stub), 0, 0);
+  idt[HV_VECTOR_CALL] = gate(reinterpret_cast<std::uint64_t>(ipi_call_stub), 0, 0);
+  idt[HV_VECTOR_EVENT_CHECK] = gate(reinterpret_cast<std::uint64_t>(ipi_event_check_stub), 0, 0);
+  idt[HV_VECTOR_FLUSH] = gate(reinterpret_cast<std::uint64_t>(ipi_flush_stub), 0, 0);
+  idt_load();
+}
+
+// Every CPU uses the one table; it is complete before the first AP starts.
+void idt_load() {
   DescriptorPointer ptr{sizeof idt - 1, reinterpret_cast<std::uint64_t>(idt)};
   asm volatile("lidt %0" ::"m"(ptr));
 }

@@ -33,6 +33,16 @@
 /* Set in the frame by guest_entry.cpp when the return may use sysretq (see entry.S). */
 #define HV_VECTOR_SYSRET 0x101
 
+/* Inter-processor interrupts (ipi.hpp), at Xen's vector numbers; apic.hpp has the timer (0xf0)
+ * and spurious (0xff) ones. A higher vector is a higher priority class. */
+#define HV_VECTOR_PING 0xfa        /* self-test round trips only */
+#define HV_VECTOR_CALL 0xfb        /* run a function on a CPU: Xen's CALL_FUNCTION_VECTOR */
+#define HV_VECTOR_EVENT_CHECK 0xfc /* "look at your state": Xen's EVENT_CHECK_VECTOR */
+#define HV_VECTOR_FLUSH 0xfd       /* TLB shootdown: Xen's INVALIDATE_TLB_VECTOR */
+
+/* The application processors' real-mode trampoline: one page below 1 MiB (smp.cpp). */
+#define HV_TRAMPOLINE_STARTED 0xA5 /* written by the trampoline's first instructions, as Xen */
+
 #ifndef __ASSEMBLER__
 #include <cstdint>
 

@@ -3,6 +3,7 @@
 // back on return to the guest), then per-CPU data. get_cpu_info() finds it from %rsp, so no
 // segment register is needed (guests own the FS/GS bases).
 #pragma once
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 
@@ -19,9 +20,15 @@ struct CpuInfo {
   TrapFrame guest_frame;        // must be first: TSS.rsp0 points just past its `ss`
   std::uint64_t syscall_scratch;  // the syscall stub parks %rax here
   std::uint32_t cpu_id;
-  std::uint32_t pad;
+  std::uint32_t apic_id;        // local APIC id (the IPI destination), from the MADT
   Vcpu* current;                // the vCPU whose state is in guest_frame, or nullptr
-  std::uint8_t reserved[HV_CPU_INFO_SIZE - sizeof(TrapFrame) - 24];
+  // TLB-flush requests from other CPUs (ipi.cpp): initiators merge their request into
+  // flush_request, then take a ticket from flush_seq; this CPU performs the request and
+  // publishes the last ticket it covered in flush_done (written only by this CPU).
+  std::atomic<std::uint64_t> flush_request;
+  std::atomic<std::uint64_t> flush_seq;
+  std::atomic<std::uint64_t> flush_done;
+  std::uint8_t reserved[HV_CPU_INFO_SIZE - sizeof(TrapFrame) - 48];
 };
 static_assert(sizeof(CpuInfo) == HV_CPU_INFO_SIZE);
 static_assert(offsetof(CpuInfo, guest_frame) == 0);

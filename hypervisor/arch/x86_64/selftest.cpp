@@ -1,6 +1,7 @@
 // selftest: ud/pf/gp provoke hypervisor faults (the panic path); ring3 runs a tiny program in
 // ring 3 on hand-built page tables as a privileged domain, proving the GDT/TSS, the syscall
 // stub, hypercall dispatch, guest-memory fault recovery and domain shutdown end to end.
+// The multi-CPU self-tests (ipi, flush) are in selftest_smp.cpp.
 #include "selftest.hpp"
 
 #include <cstdint>
@@ -66,6 +67,7 @@ void run_selftest(std::string_view which) {
   if (which == "pf") (void)*reinterpret_cast<volatile std::uint64_t*>(0xFFFF800000000000);
   if (which == "gp") (void)*reinterpret_cast<volatile std::uint64_t*>(0x8000000000000000);
   if (which == "ring3") run_ring3();
+  (void)run_smp_selftest(which);
 }
 
 }  // namespace hv::x86

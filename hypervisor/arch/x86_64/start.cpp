@@ -1,6 +1,6 @@
 // start: the first C++ the hypervisor runs (called from boot.S in long mode, upper half).
-// It brings up the log, reports the machine (CPU, memory map, boot modules, ACPI), and for
-// now powers off. Loader data is parsed by the portable core; this file only wires it up.
+// It brings up the log, reports the machine (CPU, memory map, boot modules, ACPI), starts
+// the other CPUs, and builds and runs the boot domains. Loader data is parsed by the portable core; this file only wires it up.
 #include "core/acpi.hpp"
 #include "core/boot_info.hpp"
 #include "core/cmdline.hpp"
@@ -19,6 +19,7 @@
 #include "pv_cpu_platform.hpp"
 #include "selftest.hpp"
 #include "serial.hpp"
+#include "smp.hpp"
 #include "state.hpp"
 #include "syscall.hpp"
 #include "time.hpp"
@@ -66,8 +67,7 @@ void report_modules(const BootInfo& info) {
   }
 }
 
-acpi::PowerOff report_acpi(const BootInfo& info) {
-  acpi::Tables tables;
+acpi::PowerOff report_acpi(const BootInfo& info, acpi::Tables& tables) {
   if (!acpi::discover(direct_map, info, tables)) {
     HV_WARN(acpi, "ACPI: no valid RSDP found");
     return {};
@@ -128,9 +128,11 @@ extern "C" [[noreturn]] void hv_start64(std::uint32_t protocol, std::uint32_t ma
   report_cpu();
   report_memory(boot_info.memory);
   report_modules(boot_info);
-  power_init(report_acpi(boot_info), static_cast<std::uint16_t>(debug_port.value_or(0)));
+  acpi::Tables acpi_tables;
+  power_init(report_acpi(boot_info, acpi_tables), static_cast<std::uint16_t>(debug_port.value_or(0)));
   time_init(direct_map, boot_info);
   timer_init();  // the local APIC timer, calibrated against the TSC
+  smp_init(direct_map, acpi_tables, boot_info, cmdline);  // the other CPUs wait in ap_idle_loop
 
   if (auto which = cmdline.value("selftest")) run_selftest(*which);
   if (boot_info.modules.empty()) {

@@ -7,6 +7,8 @@ namespace hv::x86 {
 
 using TrapFrame = GuestRegisters;
 
+// Builds the IDT and loads it (boot CPU); idt_load loads the same table on another CPU.
 void idt_init();
+void idt_load();
 
 }  // namespace hv::x86
