@@ -153,12 +153,24 @@ void Scheduler::charge(Vcpu& v, std::uint64_t now) {
   if (!s.active) acct_start(v);
 }
 
-// Xen's ratelimit: a vCPU keeps its pCPU for at least kRatelimitNs unless it yields, blocks
-// or may no longer run here.
-bool Scheduler::keeps_cpu(const Vcpu& v, unsigned cpu, std::uint64_t now) const {
-  const SchedVcpu& s = v.sched;
-  return s.inserted && !s.yielding && !s.parked && v.runnable() && allowed(v, cpu) &&
-         now - s.picked_at < kRatelimitNs;
+// How long `current` keeps `cpu` without a new choice (0: choose now). Xen's ratelimit: it
+// keeps its pCPU for kRatelimitNs unless it yields, blocks or may no longer run here. Beyond
+// Xen, a call before its slice ends (the caller may call more often than needed) lets it run
+// on unless a queued vCPU outranks it.
+std::uint64_t Scheduler::keep_slice(const Vcpu& current, unsigned cpu, std::uint64_t now) const {
+  const SchedVcpu& s = current.sched;
+  const Cpu& c = cpus_[cpu];
+  if (c.current != &current || !s.inserted || s.yielding || s.parked || !current.runnable() ||
+      !allowed(current, cpu))
+    return 0;
+  std::uint64_t left = 0;
+  if (now - s.picked_at < kRatelimitNs) {
+    left = kRatelimitNs - (now - s.picked_at);
+  } else {
+    const Vcpu* head = c.runq.front();
+    if (now < c.slice_end && (head == nullptr || head->sched.pri <= s.pri)) left = c.slice_end - now;
+  }
+  return left == 0 ? 0 : (left < kMinTimerNs ? kMinTimerNs : left);
 }
 
 Scheduler::Decision Scheduler::do_schedule(unsigned cpu, Vcpu* current, std::uint64_t now) {
@@ -167,11 +179,11 @@ Scheduler::Decision Scheduler::do_schedule(unsigned cpu, Vcpu* current, std::uin
   c.tickled = false;
   if (current != nullptr && current->sched.inserted) charge(*current, now);
   maybe_account(now);
-  if (current != nullptr && keeps_cpu(*current, cpu, now)) {
-    std::uint64_t left = kRatelimitNs - (now - current->sched.picked_at);
-    return {current, left < kMinTimerNs ? kMinTimerNs : left};
+  if (current != nullptr) {
+    if (std::uint64_t left = keep_slice(*current, cpu, now); left != 0) return {current, left};
   }
-  if (current != nullptr && current->sched.inserted && current->runnable() && !current->sched.parked) {
+  if (current != nullptr && current->sched.inserted && current->runnable() && !current->sched.parked &&
+      !RunQueue::linked(*current)) {
     if (!allowed(*current, cpu)) current->sched.cpu = first_allowed(*current);
     runq_insert(*current);
   }
@@ -183,7 +195,9 @@ Scheduler::Decision Scheduler::do_schedule(unsigned cpu, Vcpu* current, std::uin
     next->sched.start_time = now;
     if (next != current) next->sched.picked_at = now;
   }
-  return {next, slice_until_account(now)};
+  const std::uint64_t slice = slice_until_account(now);
+  c.slice_end = now + slice;
+  return {next, slice};
 }
 
 // A slice ends at the next accounting at the latest, so the priorities (and parking) it sets

@@ -1,7 +1,8 @@
 // scheduler: a proportional-share vCPU scheduler after Xen's credit scheduler (credit1,
 // xen/common/sched/credit.c). Every accounting period (30 ms) the pCPUs' time is shared out as
-// credit among the active domains by weight (and within a domain among its active vCPUs);
-// running burns credit. Each pCPU has a run queue ordered BOOST > UNDER (credit left) > OVER
+// credit among the active vCPUs by their domains' weights (Xen 4.17 counts a domain's weight
+// once per active vCPU, so of two busy domains with equal weights, one with two vCPUs gets
+// twice the time of one with one); running burns credit. Each pCPU has a run queue ordered BOOST > UNDER (credit left) > OVER
 // (none left), round robin within a priority; an idle pCPU, or one with only OVER work,
 // steals better work from the others' queues within the vCPUs' affinity. A cap parks a
 // domain's vCPUs once they used their share of the period.
@@ -19,6 +20,9 @@
 //  - vcpu_insert keeps the vCPU on its current pCPU (Xen picks an idle one): idle pCPUs steal
 //    the work, and an idle pCPU asks to be rescheduled every period to look for some;
 //  - parked vCPUs are kept off the run queues instead of being paused;
+//  - a do_schedule before the slice it gave ends (the caller may call more often than asked)
+//    lets the current vCPU run on unless a queued vCPU outranks it; Xen only reschedules
+//    when asked to;
 //  - no soft affinity, no cache-hot migration delay (Xen's default delay is 0 anyway).
 #pragma once
 #include <cstdint>
@@ -95,10 +99,13 @@ class Scheduler {
     Vcpu* next;
     std::uint64_t slice_ns;
   };
-  // Called on `cpu` whenever it must choose: burns `current`'s run time, requeues it if it is
-  // still runnable, runs the periodic accounting when due, and picks the next vCPU (local
-  // queue first, then work stolen from other pCPUs when the best local one is not UNDER or
-  // better). current == nullptr: the CPU was idle.
+  // Called on `cpu` whenever it must choose (its slice ended, its vCPU blocked or yielded, a
+  // wake named it): burns `current`'s run time, runs the periodic accounting when due, keeps
+  // `current` for the ratelimit or the rest of its slice if nothing outranks it, else
+  // requeues it (if still runnable) and picks the next vCPU: the local queue first, then
+  // work stolen from other pCPUs when the best local one is not UNDER or better.
+  // current == nullptr: the CPU was idle (an idle pCPU is still given a slice, to look for
+  // work to steal).
   Decision do_schedule(unsigned cpu, Vcpu* current, std::uint64_t now);
 
   // XEN_DOMCTL_SCHEDOP_putinfo as Xen's csched_dom_cntl: weight 0 keeps the weight, cap
@@ -119,6 +126,7 @@ class Scheduler {
     RunQueue runq;
     Vcpu* current = nullptr;
     bool tickled = false;  // a wake asked it to reschedule: not an idler for the next wake
+    std::uint64_t slice_end = 0;  // when the slice of its last choice ends
   };
 
   // scheduler.cpp: queues, picking, stealing.
@@ -132,7 +140,7 @@ class Scheduler {
   Vcpu* steal(unsigned cpu, SchedPri than);
   Vcpu* pick(unsigned cpu);
   void charge(Vcpu& v, std::uint64_t now);
-  bool keeps_cpu(const Vcpu& v, unsigned cpu, std::uint64_t now) const;
+  std::uint64_t keep_slice(const Vcpu& current, unsigned cpu, std::uint64_t now) const;
   std::uint64_t slice_until_account(std::uint64_t now) const;
   // scheduler_account.cpp: the periodic credit accounting.
   void acct_start(Vcpu& v);

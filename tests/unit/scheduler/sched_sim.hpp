@@ -33,6 +33,9 @@ struct Machine {
   std::vector<Cpu> cpus;
   std::map<const Vcpu*, std::uint64_t> ran_ns;
   std::map<const Vcpu*, std::uint64_t> ran_on;  // bit per pCPU
+  // Non-zero: every pCPU also calls do_schedule at each multiple of it (a periodic timer
+  // interrupt that reschedules more often than the scheduler asks).
+  std::uint64_t tick_ns = 0;
 
   explicit Machine(unsigned ncpus) : cpus(ncpus) { sched.set_online_cpus(ncpus); }
 
@@ -62,15 +65,17 @@ struct Machine {
     if (d.next != nullptr) ran_on[d.next] |= std::uint64_t{1} << cpu;
   }
 
-  // Runs every pCPU until `end`, rescheduling each at the end of its slice.
+  // Runs every pCPU until `end`, rescheduling each at the end of its slice (and at ticks).
   void run_until(std::uint64_t end) {
     for (;;) {
       std::uint64_t next = end;
       for (const Cpu& c : cpus) next = std::min(next, c.deadline);
+      if (tick_ns != 0) next = std::min(next, (now / tick_ns + 1) * tick_ns);
       advance_to(next);
       if (now >= end) return;
+      const bool tick = tick_ns != 0 && now % tick_ns == 0;
       for (unsigned i = 0; i < cpus.size(); ++i)
-        if (cpus[i].deadline <= now) reschedule(i);
+        if (tick || cpus[i].deadline <= now) reschedule(i);
     }
   }
 

@@ -20,8 +20,10 @@ void expect_ratio(std::uint64_t a, std::uint64_t b, double want) {
 
 // A light (weight 256) and a heavy (512) domain of `nvcpus` CPU-bound vCPUs each, queued on
 // the given pCPUs, run for kRun: the heavy one gets twice the pCPU time.
-std::unique_ptr<Machine> one_to_two(unsigned ncpus, unsigned nvcpus, unsigned light_cpu, unsigned heavy_cpu) {
+std::unique_ptr<Machine> one_to_two(unsigned ncpus, unsigned nvcpus, unsigned light_cpu, unsigned heavy_cpu,
+                                    std::uint64_t tick_ns = 0) {
   auto m = std::make_unique<Machine>(ncpus);
+  m->tick_ns = tick_ns;
   Domain& light = m->add_domain(256, nvcpus, light_cpu);
   Domain& heavy = m->add_domain(512, nvcpus, heavy_cpu);
   m->run_until(kRun);
@@ -44,6 +46,13 @@ TEST(SchedulerShare, WeightsOneToTwoOnTwoPcpusWithTwoVcpusEach) {
 
 TEST(SchedulerShare, WeightsHoldWhenAllStartOnOnePcpu) { one_to_two(2, 2, 0, 0); }
 
+// A caller that reschedules at every timer tick (here 7 ms, out of step with the 30 ms
+// period) changes nothing: a vCPU keeps its slice unless someone outranks it.
+TEST(SchedulerShare, WeightsHoldWhenCalledMoreOftenThanAsked) {
+  one_to_two(1, 1, 0, 0, 7 * kMs);
+  one_to_two(2, 2, 0, 1, 7 * kMs);
+}
+
 TEST(SchedulerShare, EqualWeightsShareEqually) {
   Machine m(1);
   Domain& a = m.add_domain(256, 1);
@@ -52,6 +61,16 @@ TEST(SchedulerShare, EqualWeightsShareEqually) {
   m.run_until(kRun);
   expect_ratio(m.domain_ns(a), m.domain_ns(b), 1.0);
   expect_ratio(m.domain_ns(b), m.domain_ns(c), 1.0);
+}
+
+// Xen 4.17's credit1 adds a domain's weight once per active vCPU: with equal weights a busy
+// two-vCPU domain gets twice the time of a busy one-vCPU domain.
+TEST(SchedulerShare, WeightCountsOncePerActiveVcpu) {
+  Machine m(1);
+  Domain& two = m.add_domain(256, 2);
+  Domain& one = m.add_domain(256, 1);
+  m.run_until(kRun);
+  expect_ratio(m.domain_ns(two), m.domain_ns(one), 2.0);
 }
 
 TEST(SchedulerShare, CapFiftyAloneLeavesThePcpuHalfIdle) {

@@ -132,7 +132,9 @@ TEST(Scheduler, YieldGoesBehindPeersAndSkipsTheRatelimit) {
   m.reschedule(0);
   EXPECT_EQ(m.cpus[0].current, &b);
   m.advance_to(m.now + 2 * kMs);
-  m.reschedule(0);  // round robin: a's turn again
+  m.reschedule(0);  // an early call: b keeps the rest of its slice
+  EXPECT_EQ(m.cpus[0].current, &b);
+  m.run_until(m.cpus[0].deadline + 1);  // round robin at the end of the slice: a's turn
   EXPECT_EQ(m.cpus[0].current, &a);
   block(m, b);
   m.sched.vcpu_yield(a);  // nobody else runnable: a keeps running
@@ -196,6 +198,26 @@ TEST(Scheduler, OfflineAndShutDownVcpusDoNotRun) {
   EXPECT_EQ(m.cpus[0].busy_ns, 0u);
   m.sched.vcpu_remove(ov);
   m.sched.vcpu_remove(*d.vcpu(0));
+}
+
+TEST(Scheduler, ParkedVcpuIsNotWokenUntilItsCreditReturns) {
+  Machine m(1);
+  Domain& d = m.add_domain(256, 1, 0, 10);
+  Vcpu& v = *d.vcpu(0);
+  m.run_until(Scheduler::kPeriodNs + kMs);  // ran a whole period on a 10% cap: parked
+  ASSERT_TRUE(v.sched.parked);
+  EXPECT_EQ(m.cpus[0].current, nullptr);
+  block(m, v);
+  EXPECT_EQ(wake(m, v), kSchedNoCpu);  // Xen: a paused vCPU does not run when woken
+  // It earns 3 ms a period: back after 9 periods, queued without a boost.
+  for (int i = 0; i < 100 && v.sched.parked; ++i) m.run_until(m.now + 10 * kMs);
+  EXPECT_FALSE(v.sched.parked);
+  EXPECT_EQ(v.sched.pri, SchedPri::under);
+  EXPECT_EQ(m.cpus[0].current, &v);
+  // In the long run it gets its 10% (in bursts of a period, as in Xen).
+  m.run_until(3 * kSec);
+  EXPECT_LE(m.ran_ns[&v], 3 * kSec / 10 + Scheduler::kPeriodNs);
+  EXPECT_GE(m.ran_ns[&v], 3 * kSec / 10 - Scheduler::kPeriodNs);
 }
 
 TEST(Scheduler, ParamsFollowXenPutinfo) {
