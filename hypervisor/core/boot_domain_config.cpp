@@ -2,6 +2,7 @@
 #include "boot_domain_config.hpp"
 
 #include "cmdline.hpp"
+#include "domain.hpp"
 
 namespace hv {
 namespace {
@@ -55,11 +56,11 @@ BootDomainConfigError apply_setting(std::string_view key, std::string_view value
     return {};
   }
   if (key == "vcpus") {
-    if (!has_value) return fail("vcpus", "needs a count (vcpus=1)");
+    if (!has_value) return fail("vcpus", "needs a count (vcpus=2)");
     auto n = parse_number(value);
     if (!n) return fail("vcpus", "not a number");
-    if (*n != 1) return fail("vcpus", "only 1 vCPU per boot-module domain is supported");
-    out.vcpus = 1;
+    if (*n < 1 || *n > Domain::kMaxVcpus) return fail("vcpus", "must be 1 to 8");
+    out.vcpus = static_cast<unsigned>(*n);
     return {};
   }
   return fail(key, "unknown setting (known: name=, mem=, console_io, vcpus=, weight=, cap=)");

@@ -9,8 +9,8 @@
 //   "initrd ..."             right after a `domain` module: that domain's initrd
 //
 // SETTINGS (words before " -- "): name=NAME (1-31 of [A-Za-z0-9_.-]), mem=SIZE (bytes, or
-// with a K/M/G suffix; at least 4M), console_io (may write through console_io), vcpus=1 (the
-// only count for now). ARGS is the guest's command line (start_info.cmd_line).
+// with a K/M/G suffix; at least 4M), console_io (may write through console_io), vcpus=N (1 to
+// 8; vCPU 0 starts, the others wait for the guest's VCPUOP_initialise and VCPUOP_up). ARGS is the guest's command line (start_info.cmd_line).
 // Loader strings are untrusted: every field is checked, and an error names the field.
 #pragma once
 #include <cstddef>

@@ -29,4 +29,15 @@ Status check_segdesc_page(std::uint64_t* descriptors);
 // replacing a GDT, domain teardown).
 void destroy_gdt(PvCpuState& pv, FrameTable& frames);
 
+// Xen's pv_set_gdt (set_gdt, VCPUOP_initialise): `entries` (at most kGuestGdtEntries, checked
+// by the caller) in the frames `list`; each takes a seg_desc type reference (-EINVAL if one
+// cannot: not the domain's, or not a valid descriptor page), and only when all did are the
+// old frames dropped. The caller loads the CPU's copy if the vCPU is running.
+long install_gdt(Vcpu& vcpu, FrameTable& frames, const std::uint64_t* list, unsigned entries);
+
+// set_debugreg for register `reg` of `pv` (Xen's set_debugreg for a PV vCPU): DR0-3 must be
+// guest addresses (-EPERM), DR6/DR7 get Xen's reserved-bit fixups, DR7's general-detect and
+// I/O breakpoints are refused (-EPERM); another register is -ENODEV.
+long set_debugreg(PvCpuState& pv, std::uint32_t reg, std::uint64_t value);
+
 }  // namespace hv

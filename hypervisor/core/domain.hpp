@@ -74,6 +74,9 @@ class Vcpu {
 
   GuestRegisters regs{};       // saved state while not running on a CPU
   VcpuState state = VcpuState::offline;
+  // Xen's v->is_initialised: the builder (vCPU 0) or VCPUOP_initialise gave it a context;
+  // only then may VCPUOP_up bring it online, and a second VCPUOP_initialise is refused.
+  bool initialised = false;
   // Guest kernel vs guest user mode (both run in ring 3) and the two page-table roots, as
   // the memory-management core keeps them (the roots hold type references).
   VcpuMm mm{};

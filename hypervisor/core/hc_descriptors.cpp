@@ -9,7 +9,6 @@
 #include "mm_ops.hpp"
 
 namespace hv {
-namespace {
 
 // Xen's pv_set_gdt: every new frame gets its seg_desc reference before the old GDT goes.
 long install_gdt(Vcpu& vcpu, FrameTable& frames, const std::uint64_t* list, unsigned entries) {
@@ -26,6 +25,8 @@ long install_gdt(Vcpu& vcpu, FrameTable& frames, const std::uint64_t* list, unsi
   vcpu.pv.gdt_ents = entries;
   return 0;
 }
+
+namespace {
 
 bool in_gdt(const PvCpuState& pv, Mfn mfn) {
   for (unsigned i = 0; i < (pv.gdt_ents + 511) / 512; ++i)
@@ -88,12 +89,8 @@ long do_update_descriptor(HypercallContext& ctx, const HypercallArgs& args) {
   return 0;
 }
 
-// Register numbers are C ints in Xen's prototypes: only the low 32 bits count. DR4/DR5 alias
-// DR6/DR7 because a PV guest's CR4.DE is clear.
-long do_set_debugreg(HypercallContext& ctx, const HypercallArgs& args) {
-  PvCpuState& pv = ctx.vcpu.pv;
-  const auto reg = static_cast<std::uint32_t>(args.a1);
-  const std::uint64_t value = args.a2;
+// DR4/DR5 alias DR6/DR7 because a PV guest's CR4.DE is clear.
+long set_debugreg(PvCpuState& pv, std::uint32_t reg, std::uint64_t value) {
   switch (reg) {
     case 0: case 1: case 2: case 3:
       if (!guest_addr_ok(value)) return -pv::XEN_EPERM;  // no breakpoints on the hypervisor
@@ -110,6 +107,11 @@ long do_set_debugreg(HypercallContext& ctx, const HypercallArgs& args) {
     default:
       return -pv::XEN_ENODEV;
   }
+}
+
+// Register numbers are C ints in Xen's prototypes: only the low 32 bits count.
+long do_set_debugreg(HypercallContext& ctx, const HypercallArgs& args) {
+  return set_debugreg(ctx.vcpu.pv, static_cast<std::uint32_t>(args.a1), args.a2);
 }
 
 long do_get_debugreg(HypercallContext& ctx, const HypercallArgs& args) {

@@ -10,13 +10,12 @@
 #include "hypercall.hpp"
 #include "log.hpp"
 #include "nmi.hpp"
+#include "pv_cpu.hpp"
 
 namespace hv {
 namespace {
 
 constexpr unsigned kTrapTableMax = 256;  // one call installs at most a whole virtual IDT
-
-bool canonical(std::uint64_t a) { return a < 0x0000800000000000ull || a >= 0xFFFF800000000000ull; }
 
 GuestEntry* callback_slot(PvCpuState& pv, std::uint16_t type) {
   switch (type) {
@@ -30,12 +29,13 @@ GuestEntry* callback_slot(PvCpuState& pv, std::uint16_t type) {
   }
 }
 
-long register_callback(Vcpu& vcpu, const pv::callback_register& reg) {
-  if (!canonical(reg.address)) return -pv::XEN_EINVAL;
-  GuestEntry* slot = callback_slot(vcpu.pv, reg.type);
+}  // namespace
+
+long register_callback(PvCpuState& pv, const pv::callback_register& reg) {
+  if (!is_canonical(reg.address)) return -pv::XEN_EINVAL;
+  GuestEntry* slot = callback_slot(pv, reg.type);
   if (slot == nullptr) return -pv::XEN_ENOSYS;
   slot->address = reg.address;
-  // The event callback always masks events; the others as the guest asks.
   // The event and NMI callbacks always mask events; the others as the guest asks.
   slot->mask_events = reg.type == pv::CALLBACKTYPE_event || reg.type == pv::CALLBACKTYPE_nmi ||
                       (reg.flags & pv::CALLBACKF_mask_events) != 0;
@@ -43,7 +43,9 @@ long register_callback(Vcpu& vcpu, const pv::callback_register& reg) {
   return 0;
 }
 
-}  // namespace
+GuestEntry trap_entry(const pv::trap_info& t) {
+  return GuestEntry{t.address, pv::TI_GET_IF(t.flags), static_cast<std::uint8_t>(pv::TI_GET_DPL(t.flags))};
+}
 
 long do_set_trap_table(HypercallContext& ctx, const HypercallArgs& args) {
   PvCpuState& pv = ctx.vcpu.pv;
@@ -55,17 +57,14 @@ long do_set_trap_table(HypercallContext& ctx, const HypercallArgs& args) {
     pv::trap_info t{};
     if (!ctx.memory.read(args.a1 + i * sizeof t, t).ok()) return -pv::XEN_EFAULT;
     if (t.address == 0) return 0;
-    if (!canonical(t.address)) return -pv::XEN_EINVAL;
-    pv.traps[t.vector] = GuestEntry{t.address, pv::TI_GET_IF(t.flags), static_cast<std::uint8_t>(pv::TI_GET_DPL(t.flags))};
+    if (!is_canonical(t.address)) return -pv::XEN_EINVAL;
+    pv.traps[t.vector] = trap_entry(t);
   }
   return 0;  // (Xen would continue in a continuation; no real table is longer than 256)
 }
 
 long do_stack_switch(HypercallContext& ctx, const HypercallArgs& args) {
-  // Xen "fixes up" the selector's RPL rather than refusing it.
-  std::uint16_t ss = static_cast<std::uint16_t>(args.a1);
-  if ((ss & 3) == 0) ss |= 3;
-  ctx.vcpu.pv.kernel_ss = ss;
+  ctx.vcpu.pv.kernel_ss = fixup_guest_selector(static_cast<std::uint16_t>(args.a1));
   ctx.vcpu.pv.kernel_sp = args.a2;
   return 0;
 }
@@ -75,7 +74,7 @@ long do_set_callbacks(HypercallContext& ctx, const HypercallArgs& args) {
   pv::callback_register failsafe{pv::CALLBACKTYPE_failsafe, 0, 0, args.a2};
   pv::callback_register syscall{pv::CALLBACKTYPE_syscall, 0, 0, args.a3};
   for (const auto& reg : {event, failsafe, syscall})
-    if (long rc = register_callback(ctx.vcpu, reg); rc != 0) return rc;
+    if (long rc = register_callback(ctx.vcpu.pv, reg); rc != 0) return rc;
   return 0;
 }
 
@@ -84,7 +83,7 @@ long do_callback_op(HypercallContext& ctx, const HypercallArgs& args) {
     case pv::CALLBACKOP_register: {
       pv::callback_register reg{};
       if (!ctx.memory.read(args.a2, reg).ok()) return -pv::XEN_EFAULT;
-      return register_callback(ctx.vcpu, reg);
+      return register_callback(ctx.vcpu.pv, reg);
     }
     case pv::CALLBACKOP_unregister: {
       pv::callback_unregister reg{};
@@ -137,7 +136,7 @@ long do_set_segment_base(HypercallContext& ctx, const HypercallArgs& args) {
     case pv::SEGBASE_FS:
     case pv::SEGBASE_GS_USER:
     case pv::SEGBASE_GS_KERNEL:
-      if (!canonical(args.a2)) return -pv::XEN_EINVAL;
+      if (!is_canonical(args.a2)) return -pv::XEN_EINVAL;
       ctx.cpu.set_segment_base(ctx.vcpu, static_cast<unsigned>(args.a1), args.a2);
       return 0;
     case pv::SEGBASE_GS_USER_SEL:

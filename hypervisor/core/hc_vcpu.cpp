@@ -1,7 +1,10 @@
 // vcpu_op (hypercall 24; Xen's do_vcpu_op/common_vcpu_op/map_vcpu_info): vCPU life cycle
-// (up/down/is_up), runstate queries and registration, and placing vcpu_info or a copy of
-// the time record in guest memory. The timer sub-ops are in hc_timer.cpp, send_nmi in
-// core/nmi; VCPUOP_initialise of further vCPUs comes with SMP and answers -ENOSYS until then.
+// (initialise/up/down/is_up), runstate queries and registration, and placing vcpu_info or a
+// copy of the time record in guest memory. The timer sub-ops are in hc_timer.cpp, send_nmi in
+// core/nmi, the context checks of VCPUOP_initialise in core/vcpu_context.
+// vCPU life cycle (Xen's is_initialised and _VPF_down): a vCPU other than 0 exists offline
+// and uninitialised; VCPUOP_initialise gives it a context once; VCPUOP_up/down move it
+// between offline and runnable (vcpu_up/vcpu_down below are the only places that do).
 #include <pv/errno.hpp>
 #include <pv/sched.hpp>
 #include <pv/shared_info.hpp>
@@ -11,6 +14,7 @@
 #include "hypercall.hpp"
 #include "mm_ops.hpp"
 #include "nmi.hpp"
+#include "vcpu_context.hpp"
 
 namespace hv {
 namespace {
@@ -48,6 +52,23 @@ long register_vcpu_info(HypercallContext& ctx, Vcpu& v, const pv::vcpu_register_
   return 0;
 }
 
+// Xen: only an initialised vCPU comes up; one already up stays as it is (running or blocked).
+long vcpu_up(Vcpu& v) {
+  if (!v.initialised) return -pv::XEN_EINVAL;
+  if (v.state == VcpuState::offline) v.state = VcpuState::runnable;
+  return 0;
+}
+
+// Xen's default_initialise_vcpu: the copy first (-EFAULT), then -EEXIST for a vCPU that
+// already has a context. The context (5 KiB) is copied to the stack: the hypervisor stack is
+// 32 KiB and nothing below this call is deep.
+long vcpu_initialise(HypercallContext& ctx, Vcpu& v, std::uint64_t arg) {
+  pv::vcpu_guest_context c;
+  if (!ctx.memory.read(arg, c).ok()) return -pv::XEN_EFAULT;
+  if (v.initialised) return -pv::XEN_EEXIST;
+  return initialise_vcpu(ctx, v, c);
+}
+
 long vcpu_down(Vcpu& v) {
   Domain& d = v.domain();
   for (unsigned i = 0; i < d.vcpu_count(); ++i)
@@ -75,10 +96,10 @@ long do_vcpu_op(HypercallContext& ctx, const HypercallArgs& args) {
   Vcpu& v = *target;
   const std::uint64_t arg = args.a3;
   switch (cmd) {
+    case pv::VCPUOP_initialise:
+      return vcpu_initialise(ctx, v, arg);
     case pv::VCPUOP_up:
-      // Every vCPU that exists was initialised by the builder; waking a down one resumes it.
-      if (v.state == VcpuState::offline) v.state = VcpuState::runnable;
-      return 0;
+      return vcpu_up(v);
     case pv::VCPUOP_down:
       return vcpu_down(v);
     case pv::VCPUOP_is_up:

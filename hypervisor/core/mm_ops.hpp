@@ -117,6 +117,12 @@ class MmOps {
   // Installs a root for a vCPU outside a hypercall (domain builder / VCPUOP_initialise):
   // validates `mfn` as an L4 (taking the references) and makes it the kernel root.
   Status set_initial_root(MmCaller caller, Mfn mfn) { return new_guest_cr3(caller, mfn); }
+  // The same for the user root (VCPUOP_initialise's ctrlreg[1]; MMUEXT_NEW_USER_BASEPTR).
+  Status set_initial_user_root(MmCaller caller, Mfn mfn) { return new_user_baseptr(caller, mfn); }
+  // Drops both roots of a vCPU and their references (a failed VCPUOP_initialise, teardown).
+  void drop_roots(VcpuMm& v);
+  // MMUEXT_SET_LDT's argument rules: at most 8192 entries; with any, a page-aligned guest base.
+  static bool ldt_ok(std::uint64_t base, std::uint64_t ents);
   // Pins a table the domain builder wrote into `d`'s frames as an L`level` (1..4) table:
   // validates it (and everything below it) exactly as MMUEXT_PIN_L<level>_TABLE would.
   Status pin_table(const DomainMemory& d, Mfn mfn, unsigned level) {

@@ -15,10 +15,7 @@ void MmOps::relinquish(DomainMemory& d, std::span<VcpuMm> vcpus) {
   d.dying = true;
   for (VcpuMm& v : vcpus) {
     release_ldt_frames(v);
-    if (v.guest_table != 0) frames.put_page_and_type(v.guest_table);
-    if (v.guest_table_user != 0) frames.put_page_and_type(v.guest_table_user);
-    v.guest_table = v.guest_table_user = 0;
-    v.reload_cr3 = true;
+    drop_roots(v);
   }
   // Roots first, so the cascade runs top-down and every lower table is released by its parent
   // or its own pin (Xen also goes L4, L3, L2, then the rest).

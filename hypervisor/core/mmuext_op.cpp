@@ -102,12 +102,22 @@ Status MmOps::flush_op(MmCaller caller, const pv::mmuext_op& op) {
   return kOk;
 }
 
+bool MmOps::ldt_ok(std::uint64_t base, std::uint64_t ents) {
+  return ents <= kMaxLdtEntries && (ents == 0 || ((base & 0xfff) == 0 && guest_addr_ok(base)));
+}
+
+void MmOps::drop_roots(VcpuMm& v) {
+  if (v.guest_table != 0) c_.frames.put_page_and_type(v.guest_table);
+  if (v.guest_table_user != 0) c_.frames.put_page_and_type(v.guest_table_user);
+  v.guest_table = v.guest_table_user = 0;
+  v.reload_cr3 = true;
+}
+
 Status MmOps::set_ldt(MmCaller caller, const pv::mmuext_op& op) {
   VcpuMm& v = caller.vcpu;
   const std::uint32_t ents = op.arg2.nr_ents;
   const std::uint64_t base = ents != 0 ? op.arg1.linear_addr : 0;
-  if (ents > kMaxLdtEntries || (ents != 0 && ((base & 0xfff) != 0 || !guest_addr_ok(base))))
-    return error(-pv::XEN_EINVAL);
+  if (!ldt_ok(base, ents)) return error(-pv::XEN_EINVAL);
   if (v.ldt_ents != ents || v.ldt_base != base) {
     if (v.ldt_ents != 0) c_.tlb.flush_local();  // the old LDT's shadow mappings go
     v.ldt_base = base;

@@ -6,6 +6,9 @@
 #pragma once
 #include <cstdint>
 
+#include <pv/arch_x86_64.hpp>
+#include <pv/callback.hpp>
+
 #include "hypercall.hpp"
 
 namespace hv {
@@ -38,6 +41,23 @@ bool deliver_user_syscall(HypercallContext& ctx);
 // Whether guest code may raise `vector` with `int n` (the virtual IDT entry's DPL against the
 // guest's current mode: kernel mode counts as ring 1, user mode as ring 3).
 bool soft_interrupt_permitted(const Vcpu& vcpu, unsigned vector);
+
+// Xen's is_canonical_address: bits 63..47 all equal.
+constexpr bool is_canonical(std::uint64_t a) { return a < 0x0000800000000000ull || a >= 0xFFFF800000000000ull; }
+
+// Xen's fixup_guest_stack_selector / fixup_guest_code_selector for a 64-bit PV guest: its
+// kernel runs in ring 3, so an RPL below 3 is raised to 3 (a selector is fixed, not refused).
+constexpr std::uint16_t fixup_guest_selector(std::uint16_t sel) {
+  return (sel & 3) == 3 ? sel : static_cast<std::uint16_t>((sel & ~3) | 3);
+}
+
+// One virtual-IDT entry as set_trap_table and VCPUOP_initialise install it (address already
+// checked canonical; 0 means no handler).
+GuestEntry trap_entry(const pv::trap_info& t);
+
+// Installs callback `reg.type` (CALLBACKTYPE_*) into `pv`: -EINVAL for a non-canonical
+// address, -ENOSYS for an unknown type. The event and NMI callbacks always mask events.
+long register_callback(PvCpuState& pv, const pv::callback_register& reg);
 
 // Vectors whose exceptions push an error code.
 constexpr bool vector_has_error_code(unsigned v) {

@@ -81,9 +81,11 @@ class DomainFrames final : public builder::BuilderTarget {
 };
 
 struct DomainSlot {
-  constexpr DomainSlot(pv::domid_t id) : domain(id, id == 0), vcpu0(domain, 0) {}
+  constexpr DomainSlot(pv::domid_t id)
+      : domain(id, id == 0),
+        vcpus{{domain, 0}, {domain, 1}, {domain, 2}, {domain, 3}, {domain, 4}, {domain, 5}, {domain, 6}, {domain, 7}} {}
   Domain domain;
-  Vcpu vcpu0;
+  Vcpu vcpus[Domain::kMaxVcpus];  // the first `vcpus` of the build request are the domain's
   DomainFrames frames;
   Mfn shared_info = 0;
   EventChannels events;  // the domain's ports (32 KiB: the 2-level maximum)
@@ -92,7 +94,7 @@ struct DomainSlot {
 };
 
 constinit DomainSlot pool[kPoolSize] = {0, 1, 2, 3, 4, 5, 6, 7};
-static_assert(kPoolSize == 8, "the pool initializer lists every domid");
+static_assert(kPoolSize == 8 && Domain::kMaxVcpus == 8, "the pool initializers list every domid and vCPU id");
 constinit std::size_t build_order[kPoolSize] = {};  // domids in the order they were built
 constinit std::size_t built_count = 0;
 
@@ -102,6 +104,7 @@ struct BuildRequest {
   std::uint64_t nr_pages;
   std::string_view cmdline;
   bool console_io;
+  unsigned vcpus;  // 1..Domain::kMaxVcpus
   char label[48];
 };
 
@@ -145,6 +148,16 @@ builder::DomainParams params_for(const DomainSlot& slot, const BuildRequest& req
   return p;
 }
 
+// vCPU 0 and the others, which exist offline and uninitialised until the guest brings them
+// up (VCPUOP_initialise, VCPUOP_up), as Xen creates a PV domain's vCPUs.
+void add_vcpus(DomainSlot& slot, const BuildRequest& req) {
+  for (unsigned id = 0; id < req.vcpus; ++id) {
+    Vcpu& v = slot.vcpus[id];
+    HV_ASSERT(slot.domain.add_vcpu(v));
+    if (!arch_vcpu_init(v)) HV_PANIC("%s: no arch vCPU slot left", req.label);
+  }
+}
+
 // Gives back a domain that was partly built (or ran and stopped), with the leak check.
 void tear_down(DomainSlot& slot) { relinquish_domain(slot.domain, slot.free_frames_before); }
 
@@ -161,7 +174,7 @@ bool build(DomainSlot& slot, const BuildRequest& req, const BootInfo& boot) {
     return false;
   }
   auto* si = static_cast<pv::shared_info*>(phys_to_virt(slot.shared_info << 12));
-  si->vcpu_info[0].evtchn_upcall_mask = 1;  // events start masked, as Xen does
+  for (pv::vcpu_info& info : si->vcpu_info) info.evtchn_upcall_mask = 1;  // masked, as Xen does
 
   auto built = builder::build_domain(params_for(slot, req, boot), slot.frames);
   if (!built) {
@@ -174,7 +187,7 @@ bool build(DomainSlot& slot, const BuildRequest& req, const BootInfo& boot) {
   slot.frames.record_m2p();
 
   const builder::InitialRegs& r = built->regs;
-  Vcpu& v = slot.vcpu0;
+  Vcpu& v = slot.vcpus[0];
   // Type and pin the start-of-day tables exactly as MMUEXT_PIN_L4_TABLE would (validating
   // every entry, installing our L4 slots), then make the L4 vCPU0's root.
   Status s = mm_ops().pin_table(d.memory, r.cr3_mfn, 4);
@@ -192,8 +205,7 @@ bool build(DomainSlot& slot, const BuildRequest& req, const BootInfo& boot) {
   slot.events.init(d.privileged() ? EventChannels::kDom0MaxPort : EventChannels::kDomUMaxPort);
   d.events = &slot.events;
   publish_domain_wallclock(d);
-  HV_ASSERT(d.add_vcpu(v));
-  if (!arch_vcpu_init(v)) HV_PANIC("%s: no arch vCPU slot left", label);
+  add_vcpus(slot, req);
   HV_ASSERT(state().domains.add(d));
   v.regs.rip = r.rip;
   v.regs.rsp = r.rsp;
@@ -208,6 +220,7 @@ bool build(DomainSlot& slot, const BuildRequest& req, const BootInfo& boot) {
   v.pv.es = r.es;
   v.pv.fs = r.fs;
   v.pv.gs = r.gs;
+  v.initialised = true;
   v.state = VcpuState::runnable;
   slot.built = true;
   build_order[built_count++] = d.id();
@@ -219,13 +232,22 @@ void name_domain(Domain& d, const BootDomainConfig& config) {
   for (std::size_t i = 0; i + 1 < sizeof d.name && from[i] != 0; ++i) d.name[i] = from[i];
 }
 
+// Xen's dom0_max_vcpus=N (its min-max range form is not supported): default 1 for now,
+// clamped to 1..Domain::kMaxVcpus with a warning.
+unsigned dom0_vcpus(const Cmdline& cmdline) {
+  const std::uint64_t asked = cmdline.number("dom0_max_vcpus").value_or(1);
+  const std::uint64_t n = asked < 1 ? 1 : asked > Domain::kMaxVcpus ? Domain::kMaxVcpus : asked;
+  if (n != asked) HV_WARN(boot, "dom0_max_vcpus=%lu: using %lu (1 to %u)", asked, n, Domain::kMaxVcpus);
+  return static_cast<unsigned>(n);
+}
+
 void report_plan(const BootModulePlan& plan) {
   for (const UnusedBootModule& u : plan.unused)
     HV_WARN(boot, "module %zu: ignored: %s", u.module, u.reason);
   for (const BootDomainPlan& p : plan.domains) {
     if (!p.error) continue;
     HV_ERROR(boot, "module %zu: d%u not started: setting '%.*s': %s (syntax: domain [name=NAME] "
-             "[mem=SIZE[K|M|G]] [console_io] [vcpus=1] [-- guest command line])",
+             "[mem=SIZE[K|M|G]] [console_io] [vcpus=N] [-- guest command line])",
              p.kernel_module, p.domid, static_cast<int>(p.error.field.size()), p.error.field.data(),
              p.error.reason);
   }
@@ -263,22 +285,24 @@ void start_boot_domains(const BootInfo& boot, const Cmdline& cmdline) {
     if (p.error) continue;
     DomainSlot& slot = pool[p.domid];
     const BootModule& kernel = boot.modules[p.kernel_module];
-    BuildRequest req{p, 0, {}, false, {}};
+    BuildRequest req{p, 0, {}, false, 1, {}};
     if (p.domid == 0) {
       req.nr_pages = cmdline.number("dom0_mem").value_or(kDefaultDom0Bytes) / 4096;
+      req.vcpus = dom0_vcpus(cmdline);
       req.cmdline = kernel.cmdline;
       req.console_io = true;
       mx::format(req.label, sizeof req.label, "d0");
-      HV_INFO(boot, "*** Building a PV dom0: kernel %lu bytes, %lu pages, cmdline \"%s\"", kernel.size,
-              req.nr_pages, kernel.cmdline);
+      HV_INFO(boot, "*** Building a PV dom0: kernel %lu bytes, %lu pages, %u vCPUs, cmdline \"%s\"",
+              kernel.size, req.nr_pages, req.vcpus, kernel.cmdline);
     } else {
       req.nr_pages = p.config.memory_bytes / 4096;
       req.cmdline = p.config.guest_cmdline;
       req.console_io = p.config.console_io || console_io_domu;
+      req.vcpus = p.config.vcpus;
       mx::format(req.label, sizeof req.label, "d%u", p.domid);
       HV_INFO(boot, "*** Building PV domain d%u%s%s from module %zu: kernel %lu bytes, %lu pages, "
-              "console_io %s, cmdline \"%.*s\"", p.domid, p.config.name[0] ? " " : "", p.config.name,
-              p.kernel_module, kernel.size, req.nr_pages, req.console_io ? "allowed" : "denied",
+              "%u vCPUs, console_io %s, cmdline \"%.*s\"", p.domid, p.config.name[0] ? " " : "", p.config.name,
+              p.kernel_module, kernel.size, req.nr_pages, req.vcpus, req.console_io ? "allowed" : "denied",
               static_cast<int>(req.cmdline.size()), req.cmdline.data());
       if (p.initrd_module != BootDomainPlan::kNoModule)
         HV_INFO(boot, "d%u: initrd from module %zu", p.domid, p.initrd_module);
@@ -289,7 +313,7 @@ void start_boot_domains(const BootInfo& boot, const Cmdline& cmdline) {
       HV_ERROR(boot, "module %zu: d%u not started (see above); the other domains run", p.kernel_module, p.domid);
     }
   }
-  run_vcpu(pool[0].vcpu0);
+  run_vcpu(pool[0].vcpus[0]);
 }
 
 }  // namespace hv::x86

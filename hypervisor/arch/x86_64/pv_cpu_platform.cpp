@@ -26,7 +26,8 @@ namespace hv::x86 {
 namespace {
 
 constexpr std::size_t kFpuAreaSize = 4096;
-constexpr unsigned kMaxVcpus = 64;
+// Every vCPU of the 8 boot domains (8 each) plus the boot self-test's.
+constexpr unsigned kMaxVcpus = 8 * Domain::kMaxVcpus + 1;
 
 struct alignas(64) ArchVcpu {
   std::uint8_t fpu[kFpuAreaSize];

@@ -45,6 +45,7 @@ TEST(BootDomainConfig, SeparatorVariants) {
   EXPECT_EQ(parse_ok("domain mem=8M --").guest_cmdline, "");
   EXPECT_EQ(parse_ok("domain -- a -- b").guest_cmdline, "a -- b");  // only the first splits
   EXPECT_EQ(parse_ok("  domain   mem=1G  vcpus=1 -- x").memory_bytes, 1ull << 30);
+  EXPECT_EQ(parse_ok("domain vcpus=8").vcpus, 8u);
   EXPECT_EQ(parse_ok("domain mem=65536K").memory_bytes, 64ull << 20);
   EXPECT_EQ(parse_ok("domain mem=0x400000").memory_bytes, 4ull << 20);
   EXPECT_EQ(parse_ok("domain mem=5000000").memory_bytes, 5000000ull & ~0xfffull);
@@ -56,7 +57,9 @@ TEST(BootDomainConfig, BadFieldsAreNamed) {
   EXPECT_EQ(error_field("domain mem=2T"), "mem");
   EXPECT_EQ(error_field("domain mem"), "mem");
   EXPECT_EQ(error_field("domain mem=99999999999999999999G"), "mem");
-  EXPECT_EQ(error_field("domain vcpus=2"), "vcpus");
+  EXPECT_EQ(error_field("domain vcpus=0"), "vcpus");
+  EXPECT_EQ(error_field("domain vcpus=9"), "vcpus");
+  EXPECT_EQ(error_field("domain vcpus"), "vcpus");
   EXPECT_EQ(error_field("domain vcpus=x"), "vcpus");
   EXPECT_EQ(error_field("domain name="), "name");
   EXPECT_EQ(error_field("domain name=a/b"), "name");

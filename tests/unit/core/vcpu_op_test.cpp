@@ -102,6 +102,8 @@ TEST_F(VcpuOp, LifeCycle) {
   EXPECT_EQ(op(pv::VCPUOP_is_up, 1), 0);
   EXPECT_EQ(op(pv::VCPUOP_is_up, 2), -pv::XEN_ENOENT);
   EXPECT_EQ(op(pv::VCPUOP_is_up, 0x100000000ull), -pv::XEN_ENOENT);
+  EXPECT_EQ(op(pv::VCPUOP_up, 1), -pv::XEN_EINVAL);  // never initialised (Xen)
+  vcpu1.initialised = true;
   EXPECT_EQ(op(pv::VCPUOP_up, 1), 0);
   EXPECT_EQ(op(pv::VCPUOP_is_up, 1), 1);
   EXPECT_EQ(op(pv::VCPUOP_down, 1), 0);  // vCPU 0 still up: just vCPU 1 goes down
