@@ -5,7 +5,7 @@
 // the holder may itself be waiting for that flush; hosted tests pass their own policy.
 //
 // Lock order convention (write each lock's place in it beside its declaration):
-//  1. the hypervisor lock (arch hv_lock.hpp) is the outermost;
+//  1. a hypervisor-wide lock, where one is used, is the outermost;
 //  2. per-object locks inside it, coarse before fine: domain, then vCPU, then the frame
 //     table, then event channels, then timer queues;
 //  3. a leaf lock (log, console ring) is taken last and never while waiting for another CPU.

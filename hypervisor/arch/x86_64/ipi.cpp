@@ -225,12 +225,9 @@ extern "C" void hv_ipi_call(hv::x86::TrapFrame*) {
 extern "C" void hv_ipi_event_check(hv::x86::TrapFrame* f) {
   using namespace hv::x86;
   apic_eoi();
-  if ((f->cs & 3) != 3) return;
-  CpuInfo* info = get_cpu_info();
-  if (info->current == nullptr || f != &info->guest_frame)
-    HV_PANIC("event-check IPI from a guest without a current vCPU frame");
+  if (interrupted_vcpu(f) == nullptr) return;
   reschedule_if_needed();  // returns only if this vCPU goes on running
-  deliver_events_on_resume(*info->current);
+  deliver_events_on_resume(*get_cpu_info()->current);
 }
 
 // entry.S, HV_VECTOR_FLUSH: wherever it lands (guest, idle, a hypervisor wait loop with

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "core/panic.hpp"
 #include "layout.hpp"
 #include "trap_frame.hpp"
 
@@ -43,6 +44,16 @@ inline CpuInfo* get_cpu_info() {
   std::uint64_t rsp;
   asm volatile("mov %%rsp, %0" : "=r"(rsp));
   return reinterpret_cast<CpuInfo*>((rsp | (HV_STACK_SIZE - 1)) + 1 - HV_CPU_INFO_SIZE);
+}
+
+// The vCPU an interrupt with frame `f` interrupted, or nullptr when it came from ring 0 (the
+// idle loop's halt). A ring-3 frame can only be this CPU's guest frame, of its current vCPU.
+inline Vcpu* interrupted_vcpu(const TrapFrame* f) {
+  if ((f->cs & 3) != 3) return nullptr;
+  CpuInfo* info = get_cpu_info();
+  if (info->current == nullptr || f != &info->guest_frame)
+    HV_PANIC("interrupt (vector %#lx) from a guest without a current vCPU frame", f->vector);
+  return info->current;
 }
 
 // Where the CPU pushes a ring-3 interrupt frame: right past guest_frame.ss.
