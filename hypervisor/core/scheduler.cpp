@@ -103,6 +103,8 @@ unsigned Scheduler::tickle(const Vcpu& v) {
   return target;
 }
 
+unsigned Scheduler::tickle_target(const Vcpu& v) { return v.sched.runq.linked ? tickle(v) : kSchedNoCpu; }
+
 void Scheduler::vcpu_sleep(Vcpu& v) { runq_remove(v); }
 
 void Scheduler::vcpu_yield(Vcpu& v) { v.sched.yielding = true; }

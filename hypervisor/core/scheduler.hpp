@@ -90,6 +90,10 @@ class Scheduler {
   // v blocked (sched_op block/poll): the caller's next do_schedule on its CPU switches away;
   // if queued, it is dequeued.
   void vcpu_sleep(Vcpu& v);
+  // The pCPU that should reschedule now so that queued `v` runs soon (what vcpu_wake returns),
+  // or kSchedNoCpu; e.g. after vcpu_insert of a vCPU brought up by VCPUOP_up, which itself
+  // tickles nobody (as Xen's insert; an idle pCPU would otherwise find it within a period).
+  unsigned tickle_target(const Vcpu& v);
   // sched_op yield: v goes behind the other runnable vCPUs of its priority (and, as in Xen,
   // behind one of lower priority if there is one) at its CPU's next do_schedule.
   void vcpu_yield(Vcpu& v);
@@ -105,7 +109,8 @@ class Scheduler {
   // requeues it (if still runnable) and picks the next vCPU: the local queue first, then
   // work stolen from other pCPUs when the best local one is not UNDER or better.
   // current == nullptr: the CPU was idle (an idle pCPU is still given a slice, to look for
-  // work to steal).
+  // work to steal). `current` must be what this pCPU's previous do_schedule chose: the first
+  // vCPU a pCPU runs comes from do_schedule(cpu, nullptr, now).
   Decision do_schedule(unsigned cpu, Vcpu* current, std::uint64_t now);
 
   // XEN_DOMCTL_SCHEDOP_putinfo as Xen's csched_dom_cntl: weight 0 keeps the weight, cap

@@ -93,6 +93,20 @@ TEST(Scheduler, WakeTicklesAnIdlePcpuWhichStealsTheVcpu) {
   EXPECT_EQ(io.sched.cpu, 1u);
 }
 
+TEST(Scheduler, InsertTicklesNobodyButTickleTargetNamesTheIdler) {
+  Machine m(2);
+  Vcpu& hog = *m.add_domain(256, 1, 0).vcpu(0);
+  m.run_until(5 * kMs);
+  ASSERT_EQ(m.cpus[0].current, &hog);
+  Domain& d = m.add_domain(256, 1, 0);  // VCPUOP_up: queued on pCPU 0 behind the hog
+  Vcpu& up = *d.vcpu(0);
+  EXPECT_EQ(m.sched.tickle_target(up), 1u);
+  EXPECT_EQ(m.sched.tickle_target(up), kSchedNoCpu);  // pCPU 1 is already asked
+  m.reschedule(1);
+  EXPECT_EQ(m.cpus[1].current, &up);
+  EXPECT_EQ(m.sched.tickle_target(up), kSchedNoCpu);  // not queued
+}
+
 TEST(Scheduler, WakeOfAnEqualOrBetterRunningVcpuTicklesNobody) {
   Machine m(1);
   Vcpu& a = *m.add_domain(256, 1).vcpu(0);
