@@ -56,7 +56,8 @@ struct SchedVcpu {
   ListLink<Vcpu> runq;    // on cpus_[cpu]'s run queue
 };
 
-// Per-domain scheduler parameters and accounting (a member of Domain).
+// Per-domain scheduler parameters and accounting (a member of Domain). weight (1-65535) and
+// cap may be written directly (e.g. from the boot configuration) or through set_params.
 struct SchedDomain {
   std::uint16_t weight = 256;  // Xen's default
   std::uint16_t cap = 0;       // percent of one pCPU; 0 = no cap
@@ -160,7 +161,6 @@ class Scheduler {
   unsigned ncpus_ = 1;
   Cpu cpus_[kSchedMaxCpus];
   DomainList active_domains_;         // Xen's prv->active_sdom
-  std::uint64_t weight_total_ = 0;    // sum of weight * active vCPUs (Xen's prv->weight)
   std::int64_t credit_balance_ = 0;   // credit left over at the last accounting
   std::uint64_t next_account_ = 0;    // 0: the clock has not been seen yet
   unsigned balance_bias_ = 0;         // where the last steal found work

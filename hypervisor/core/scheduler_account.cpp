@@ -21,7 +21,6 @@ void Scheduler::acct_start(Vcpu& v) {
   Domain& d = v.domain();
   v.sched.active = true;
   ++d.sched.active_vcpus;
-  weight_total_ += d.sched.weight;
   if (!DomainList::linked(d)) active_domains_.push_front(d);
 }
 
@@ -29,7 +28,6 @@ void Scheduler::acct_stop(Vcpu& v) {
   Domain& d = v.domain();
   v.sched.active = false;
   --d.sched.active_vcpus;
-  weight_total_ -= d.sched.weight;
   if (d.sched.active_vcpus == 0) active_domains_.remove(d);
 }
 
@@ -47,9 +45,13 @@ void Scheduler::maybe_account(std::uint64_t now) {
   next_account_ = now - next_account_ < kPeriodNs ? next_account_ + kPeriodNs : now + kPeriodNs;
 }
 
-// Xen's csched_acct, share by share (names as there).
+// Xen's csched_acct, share by share (names as there). The total weight (Xen's prv->weight,
+// kept up to date there) is summed here, so a weight written straight into Domain::sched
+// cannot leave a stale total behind.
 void Scheduler::account() {
-  const std::int64_t weight_total = static_cast<std::int64_t>(weight_total_);
+  std::int64_t weight_total = 0;
+  for (Domain* d = active_domains_.front(); d != nullptr; d = DomainList::next(*d))
+    weight_total += std::int64_t{d->sched.weight} * d->sched.active_vcpus;
   std::int64_t credit_total = kPeriod * ncpus_;
   // Credit overspent last period (negative balance) is paid out again, to converge to 0.
   if (credit_balance_ < 0) credit_total -= credit_balance_;
@@ -156,11 +158,7 @@ void Scheduler::runq_sort(unsigned cpu) {
 
 long Scheduler::set_params(Domain& d, std::uint16_t weight, std::uint16_t cap) {
   SchedDomain& s = d.sched;
-  if (weight != 0) {
-    weight_total_ -= std::uint64_t{s.weight} * s.active_vcpus;
-    weight_total_ += std::uint64_t{weight} * s.active_vcpus;
-    s.weight = weight;
-  }
+  if (weight != 0) s.weight = weight;
   if (cap != 0xffff) s.cap = cap;
   return 0;
 }
