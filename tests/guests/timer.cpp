@@ -2,7 +2,9 @@
 // port and an event callback records which ports were pending; set_timer_op and
 // VCPUOP_set_singleshot_timer wake a blocked vCPU never before their deadline (checked with
 // the guest's own pvclock), a deadline already past sends the event at once, stopping a
-// one-shot timer prevents its event, and a periodic timer ticks until stopped.
+// one-shot timer prevents its event, and a periodic timer ticks until stopped. SCHEDOP_poll's
+// timeout (absolute system time) ends a poll no earlier than itself; an event on a polled port
+// ends it first, one already pending or a timeout already past at once.
 #include <pv/callback.hpp>
 #include <pv/errno.hpp>
 #include <pv/event_channel.hpp>
@@ -93,6 +95,23 @@ long set_singleshot(std::uint64_t abs_ns) {
   return vcpu_op(pv::VCPUOP_set_singleshot_timer, 0, &s);
 }
 
+long poll(std::uint32_t port, std::uint64_t timeout) {
+  pv::sched_poll p{};
+  p.ports.p = reinterpret_cast<std::uint64_t>(&port);
+  p.nr_ports = 1;
+  p.timeout = timeout;
+  return hypercall<hc::sched_op>(pv::SCHEDOP_poll, reinterpret_cast<std::uint64_t>(&p));
+}
+
+// Nothing pending and no upcall flagged (upcalls masked), so that the next event is the only
+// thing that can end a poll: a new upcall_pending wakes any blocked vCPU (Xen's vcpu_kick).
+void quiesce(std::uint32_t port) {
+  clear_port(port);
+  clear_port(timer_port);
+  __atomic_store_n(&guest::mm::vcpu0().evtchn_pending_sel, std::uint64_t{0}, __ATOMIC_SEQ_CST);
+  __atomic_store_n(&guest::mm::vcpu0().evtchn_upcall_pending, std::uint8_t{0}, __ATOMIC_SEQ_CST);
+}
+
 void check_set_timer_op() {
   for (int i = 0; i < 3; ++i) {
     const std::uint64_t deadline = now_ns() + 2 * kMs;
@@ -168,6 +187,55 @@ void check_periodic() {
   GUEST_CHECK(!port_pending(timer_port));
 }
 
+// SCHEDOP_poll with upcalls masked, as Linux's PV spinlocks poll, on an IPI port only this
+// guest could send to.
+void check_poll_timeout() {
+  set_mask(true);
+  pv::evtchn_bind_ipi ipi{0, 0};
+  GUEST_CHECK(hypercall<hc::event_channel_op>(pv::EVTCHNOP_bind_ipi, reinterpret_cast<std::uint64_t>(&ipi)) == 0);
+  const std::uint32_t port = ipi.port;
+  // Nothing ever arrives: the timeout ends the poll, never before it.
+  for (int i = 0; i < 3; ++i) {
+    quiesce(port);
+    const std::uint64_t deadline = now_ns() + 5 * kMs;
+    GUEST_CHECK(poll(port, deadline) == 0);
+    const std::uint64_t back = now_ns();
+    guest::print("poll timeout: deadline %lu, back at %lu (+%ld ns)\n", deadline, back,
+                 static_cast<long>(back - deadline));
+    if (back < deadline) guest::fail("poll returned %lu ns before its timeout", deadline - back);
+    GUEST_CHECK(!port_pending(port));
+  }
+  // An event already pending on the polled port: at once, long before the timeout.
+  quiesce(port);
+  pv::evtchn_send send{port};
+  GUEST_CHECK(hypercall<hc::event_channel_op>(pv::EVTCHNOP_send, reinterpret_cast<std::uint64_t>(&send)) == 0);
+  const std::uint64_t far = now_ns() + 10'000 * kMs;
+  GUEST_CHECK(poll(port, far) == 0);
+  GUEST_CHECK(now_ns() < far);
+  GUEST_CHECK(port_pending(port));
+  // An event arriving on the polled port (VIRQ_TIMER from a one-shot timer) ends the poll
+  // before its timeout, and not before the event's own deadline.
+  quiesce(port);
+  const std::uint64_t fire_at = now_ns() + 2 * kMs;
+  GUEST_CHECK(set_singleshot(fire_at) == 0);
+  const std::uint64_t timeout = now_ns() + 10'000 * kMs;
+  GUEST_CHECK(poll(timer_port, timeout) == 0);
+  const std::uint64_t woken = now_ns();
+  guest::print("poll woken by its port at %lu (timer at %lu)\n", woken, fire_at);
+  GUEST_CHECK(woken >= fire_at && woken < timeout);
+  GUEST_CHECK(port_pending(timer_port));
+  // A timeout already past: at once (the safety one-shot timer, a second away, must not be
+  // what ends it).
+  quiesce(port);
+  const std::uint64_t safety = now_ns() + 1000 * kMs;
+  GUEST_CHECK(hypercall<hc::set_timer_op>(safety) == 0);
+  GUEST_CHECK(poll(port, now_ns() - 1000) == 0);
+  GUEST_CHECK(now_ns() < safety);
+  GUEST_CHECK(!port_pending(port) && !port_pending(timer_port));
+  GUEST_CHECK(hypercall<hc::set_timer_op>(0) == 0);
+  quiesce(port);
+}
+
 }  // namespace
 
 void guest_main(const pv::start_info& info) {
@@ -185,6 +253,7 @@ void guest_main(const pv::start_info& info) {
   check_set_timer_op();
   check_singleshot();
   check_periodic();
+  check_poll_timeout();
   // The singleshot sub-ops are for the calling vCPU only; this domain has just vCPU 0.
   GUEST_CHECK(set_singleshot(0) == 0);  // (past: sent at once)
   pv::vcpu_set_singleshot_timer s{now_ns(), 0, 0};

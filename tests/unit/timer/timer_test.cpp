@@ -2,6 +2,7 @@
 // VCPUOP timer sub-ops (past deadlines, huge timeouts, periodic re-arming, limits).
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <vector>
 
 #include <pv/errno.hpp>
@@ -55,6 +56,45 @@ TEST_F(TimerTest, HookToldWhenEarliestChanges) {
   EXPECT_EQ(hook_calls, 1);
   q.stop(v0.timers.singleshot);
   EXPECT_EQ(hook_calls, 2);
+}
+
+TEST_F(TimerTest, QueueHasNoCapacityLimit) {
+  // Eight boot domains of eight vCPUs with three timers each: the queue is intrusive.
+  std::vector<std::unique_ptr<Vcpu>> vcpus;
+  for (unsigned i = 0; i < 200; ++i) {
+    vcpus.push_back(std::make_unique<Vcpu>(d, i % Domain::kMaxVcpus));
+    vcpus.back()->timers.queue = &q;
+    ASSERT_EQ(timer_set_timer_op(*vcpus.back(), 1000 - i, 0), 0);
+  }
+  EXPECT_EQ(q.size(), 200u);
+  EXPECT_EQ(fire(1000), 200u);
+  ASSERT_EQ(rec.events.size(), 200u);
+  EXPECT_EQ(rec.events.front(), vcpus.back().get());  // earliest deadline first
+  EXPECT_EQ(rec.events.back(), vcpus.front().get());
+}
+
+TEST_F(TimerTest, TimerArmedOnAnotherQueueIsMovedAndStoppedThere) {
+  // The vCPU's queue changed (another CPU) while its one-shot timer was armed on the first.
+  TimerQueue other;
+  ASSERT_EQ(timer_set_timer_op(v0, 500, 0), 0);
+  v0.timers.queue = &other;
+  timer_stop_singleshot(v0);  // stopped on the queue that holds it
+  EXPECT_TRUE(q.empty());
+  v0.timers.queue = &q;
+  ASSERT_EQ(timer_set_timer_op(v0, 500, 0), 0);
+  v0.timers.queue = &other;
+  ASSERT_EQ(timer_set_timer_op(v0, 700, 0), 0);  // re-armed: moved, not doubled
+  EXPECT_TRUE(q.empty());
+  EXPECT_EQ(other.earliest(), 700u);
+}
+
+TEST_F(TimerTest, EqualDeadlinesFireInArmingOrder) {
+  q.set(v0, TimerKind::singleshot, v0.timers.singleshot, 100);
+  q.set(v1, TimerKind::singleshot, v1.timers.singleshot, 100);
+  EXPECT_EQ(fire(100), 2u);
+  ASSERT_EQ(rec.events.size(), 2u);
+  EXPECT_EQ(rec.events[0], &v0);
+  EXPECT_EQ(rec.events[1], &v1);
 }
 
 TEST_F(TimerTest, FireDueFiresOnlyExpiredInOrder) {
@@ -161,11 +201,21 @@ TEST_F(TimerTest, UnscheduledVcpu) {
   EXPECT_EQ(timer_set_timer_op(v2, 5, 0), -pv::XEN_ENOSYS);
 }
 
-TEST_F(TimerTest, KillStopsBoth) {
+TEST_F(TimerTest, KillStopsEveryTimer) {
   ASSERT_EQ(timer_set_periodic(v0, 1'000'000, 0, Recorder::send, &rec), 0);
   ASSERT_EQ(timer_set_timer_op(v0, 50, 0), 0);
+  timer_set_poll(v0, 70, 0);
+  EXPECT_EQ(q.size(), 3u);
+  EXPECT_TRUE(timers_armed(v0.timers));
   timers_kill(v0);
   EXPECT_TRUE(q.empty());
+  EXPECT_FALSE(timers_armed(v0.timers));
+}
+
+TEST_F(TimerTest, PollTimeoutWithoutAPollerDoesNothing) {
+  timer_set_poll(v0, 70, 0);  // this domain has no event channels: nothing polls
+  EXPECT_EQ(fire(70), 1u);
+  EXPECT_TRUE(rec.events.empty());
 }
 
 }  // namespace
