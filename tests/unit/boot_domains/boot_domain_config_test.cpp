@@ -119,6 +119,7 @@ TEST(BootDomainConfig, SchedulerWeightAndCap) {
   EXPECT_EQ(parse_ok("domain weight=1 cap=0").weight, 1);
   EXPECT_EQ(parse_ok("domain weight=65535").weight, 65535);
   EXPECT_EQ(parse_ok("domain cap=100 vcpus=1").cap, 100);  // the bound is checked after vcpus=
+  EXPECT_EQ(parse_ok("domain cap=200 vcpus=2").cap, 200);
 }
 
 TEST(BootDomainConfig, BadSchedulerSettingsAreNamed) {
@@ -127,6 +128,7 @@ TEST(BootDomainConfig, BadSchedulerSettingsAreNamed) {
   EXPECT_EQ(error_field("domain weight"), "weight");
   EXPECT_EQ(error_field("domain weight=heavy"), "weight");
   EXPECT_EQ(error_field("domain cap=101"), "cap");  // one vCPU: at most 100
+  EXPECT_EQ(error_field("domain vcpus=2 cap=201"), "cap");
   EXPECT_EQ(error_field("domain cap=70000"), "cap");
   EXPECT_EQ(error_field("domain cap"), "cap");
   EXPECT_EQ(error_field("domain cap=-1"), "cap");
