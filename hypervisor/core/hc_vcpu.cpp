@@ -4,7 +4,8 @@
 // core/nmi, the context checks of VCPUOP_initialise in core/vcpu_context.
 // vCPU life cycle (Xen's is_initialised and _VPF_down): a vCPU other than 0 exists offline
 // and uninitialised; VCPUOP_initialise gives it a context once; VCPUOP_up/down move it
-// between offline and runnable (vcpu_up/vcpu_down below are the only places that do).
+// between offline and runnable (vcpu_up through core/vcpu_kick's bring_vcpu_up, vcpu_down
+// below).
 #include <pv/errno.hpp>
 #include <pv/sched.hpp>
 #include <pv/shared_info.hpp>
@@ -15,6 +16,7 @@
 #include "mm_ops.hpp"
 #include "nmi.hpp"
 #include "vcpu_context.hpp"
+#include "vcpu_kick.hpp"
 
 namespace hv {
 namespace {
@@ -55,7 +57,7 @@ long register_vcpu_info(HypercallContext& ctx, Vcpu& v, const pv::vcpu_register_
 // Xen: only an initialised vCPU comes up; one already up stays as it is (running or blocked).
 long vcpu_up(Vcpu& v) {
   if (!v.initialised) return -pv::XEN_EINVAL;
-  if (v.state == VcpuState::offline) v.state = VcpuState::runnable;
+  bring_vcpu_up(v);
   return 0;
 }
 

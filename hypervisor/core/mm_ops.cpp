@@ -130,7 +130,7 @@ Status MmOps::mmu_update(MmCaller caller, std::span<const pv::mmu_update> reqs, 
     ++done;
   }
   // A changed L2-L4 entry may be cached in any pCPU's paging-structure caches.
-  if (flush_linear) c_.tlb.flush_domain(caller.domain.domid);
+  if (flush_linear) c_.tlb.flush_tlb(caller.domain.domid, nullptr, kFlushAllVas);
   return rc;
 }
 
@@ -169,19 +169,17 @@ Status MmOps::update_va_mapping_for(MmCaller caller, std::uint64_t va, std::uint
 
   const std::uint64_t type = flags & pv::UVMF_FLUSHTYPE_MASK;
   if (type != pv::UVMF_TLB_FLUSH && type != pv::UVMF_INVLPG) return kOk;
-  const bool invlpg = type == pv::UVMF_INVLPG;
+  const std::uint64_t what = type == pv::UVMF_INVLPG ? va : kFlushAllVas;
   const std::uint64_t scope = flags & ~pv::UVMF_FLUSHTYPE_MASK;
   if (scope == pv::UVMF_LOCAL) {
-    if (invlpg) c_.tlb.invlpg_local(va);
-    else c_.tlb.flush_local();
+    if (what == kFlushAllVas) c_.tlb.flush_local();
+    else c_.tlb.invlpg_local(va);
   } else if (scope == pv::UVMF_ALL) {
-    if (invlpg) c_.tlb.invlpg_domain(d.domid, va);
-    else c_.tlb.flush_domain(d.domid);
+    c_.tlb.flush_tlb(d.domid, nullptr, what);
   } else {
     VcpuSet set;
     rc = c_.vcpumask.read(scope, set);  // the entry is written; a bad bitmap still reports
-    if (invlpg) c_.tlb.invlpg_vcpus(d.domid, set, va);
-    else c_.tlb.flush_vcpus(d.domid, set);
+    if (rc.ok()) c_.tlb.flush_tlb(d.domid, &set, what);
   }
   return rc;
 }

@@ -30,17 +30,20 @@ struct VcpuSet {
   bool test(unsigned id) const { return (words[id / 64] >> (id % 64)) & 1; }
 };
 
+// flush_tlb's `va` for a flush of every non-global translation rather than one page's.
+inline constexpr std::uint64_t kFlushAllVas = ~std::uint64_t{0};
+
 class TlbFlusher {
  public:
   // Non-global TLB entries of the calling vCPU's pCPU.
   virtual void flush_local() = 0;
   virtual void invlpg_local(std::uint64_t va) = 0;
-  // The pCPUs where the listed vCPUs of `domid` may have cached translations.
-  virtual void flush_vcpus(pv::domid_t domid, const VcpuSet& vcpus) = 0;
-  virtual void invlpg_vcpus(pv::domid_t domid, const VcpuSet& vcpus, std::uint64_t va) = 0;
-  // Every pCPU that ran `domid` since its last flush (Xen's dirty_cpumask).
-  virtual void flush_domain(pv::domid_t domid) = 0;
-  virtual void invlpg_domain(pv::domid_t domid, std::uint64_t va) = 0;
+  // The one call for every flush beyond the caller's own pCPU (MMUEXT_*_MULTI/_ALL,
+  // update_va_mapping with UVMF_MULTI/UVMF_ALL, page-type changes, freed frames, teardown):
+  // drops the translation of `va` (kFlushAllVas: every non-global one) on every pCPU where
+  // a vCPU of `domid` named in `vcpus` may have cached it (nullptr: any vCPU of the domain,
+  // Xen's dirty_cpumask). The caller's pCPU is included when it runs such a vCPU.
+  virtual void flush_tlb(pv::domid_t domid, const VcpuSet* vcpus, std::uint64_t va) = 0;
   // Write back and invalidate caches on every pCPU (MMUEXT_FLUSH_CACHE*, privileged only).
   virtual void flush_cache_all() = 0;
 

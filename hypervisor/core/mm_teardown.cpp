@@ -39,7 +39,7 @@ void MmOps::relinquish(DomainMemory& d, std::span<VcpuMm> vcpus) {
     }
     frames.drop_allocation(m);  // frees it unless someone else still maps it
   }
-  c_.tlb.flush_domain(d.domid);
+  c_.tlb.flush_tlb(d.domid, nullptr, kFlushAllVas);
 }
 
 }  // namespace hv

@@ -89,16 +89,16 @@ Status MmOps::flush_op(MmCaller caller, const pv::mmuext_op& op) {
   switch (op.cmd) {
     case pv::MMUEXT_TLB_FLUSH_LOCAL: c_.tlb.flush_local(); return kOk;
     case pv::MMUEXT_INVLPG_LOCAL: c_.tlb.invlpg_local(va); return kOk;
-    case pv::MMUEXT_TLB_FLUSH_ALL: c_.tlb.flush_domain(id); return kOk;
+    case pv::MMUEXT_TLB_FLUSH_ALL: c_.tlb.flush_tlb(id, nullptr, kFlushAllVas); return kOk;
     case pv::MMUEXT_INVLPG_ALL:
-      if (guest_addr_ok(va)) c_.tlb.invlpg_domain(id, va);
+      if (guest_addr_ok(va)) c_.tlb.flush_tlb(id, nullptr, va);
       return kOk;
     default: break;  // the *_MULTI forms
   }
   VcpuSet set;
   if (!c_.vcpumask.read(op.arg2.vcpumask.p, set).ok()) return error(-pv::XEN_EINVAL);
-  if (op.cmd == pv::MMUEXT_TLB_FLUSH_MULTI) c_.tlb.flush_vcpus(id, set);
-  else if (guest_addr_ok(va)) c_.tlb.invlpg_vcpus(id, set, va);
+  if (op.cmd == pv::MMUEXT_TLB_FLUSH_MULTI) c_.tlb.flush_tlb(id, &set, kFlushAllVas);
+  else if (guest_addr_ok(va)) c_.tlb.flush_tlb(id, &set, va);
   return kOk;
 }
 

@@ -200,7 +200,7 @@ void PageTableValidator::devalidate(Mfn mfn, PageType type) {
 }
 
 void PageTableValidator::flush_before_type_change(pv::domid_t owner) {
-  tlb_.flush_domain(owner);
+  tlb_.flush_tlb(owner, nullptr, kFlushAllVas);
 }
 
 // Entries are replaced with one 8-byte store; with preserve_ad, a cmpxchg loop keeps A/D bits

@@ -132,7 +132,7 @@ Status MmOps::remove_page(DomainMemory& d, std::uint64_t gmfn) {
   const bool freed = c_.frames.page(gmfn).count() == 1;
   c_.frames.put_page(gmfn);
   // Stale translations of a freed frame must not outlive it (Xen's tlbflush timestamps).
-  if (freed) c_.tlb.flush_domain(d.domid);
+  if (freed) c_.tlb.flush_tlb(d.domid, nullptr, kFlushAllVas);
   return kOk;
 }
 

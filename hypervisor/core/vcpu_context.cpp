@@ -14,6 +14,7 @@
 #include "mm_ops.hpp"
 #include "priv_op.hpp"
 #include "pv_cpu.hpp"
+#include "vcpu_kick.hpp"
 
 namespace hv {
 namespace {
@@ -112,7 +113,7 @@ long initialise_vcpu(HypercallContext& ctx, Vcpu& v, const pv::vcpu_guest_contex
   v.mm.ldt_dirty = false;
   v.initialised = true;
   // The FPU keeps its initial state: a VGCF_i387_valid image is not loaded (not supported yet).
-  if ((c.flags & pv::VGCF_online) != 0) v.state = VcpuState::runnable;  // Xen clears _VPF_down
+  if ((c.flags & pv::VGCF_online) != 0) bring_vcpu_up(v);  // Xen clears _VPF_down
   return 0;
 }
 

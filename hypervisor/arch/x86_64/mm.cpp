@@ -1,4 +1,5 @@
-// mm (arch): one CPU for now, so every flush is a local one; SMP will widen TlbFlusher.
+// mm (arch): the hardware behind the core's MM interfaces. One CPU runs guests for now, so
+// every flush is a local one (see LocalTlb); SMP widens TlbFlusher::flush_tlb.
 #include "mm.hpp"
 
 #include <new>
@@ -18,7 +19,7 @@
 namespace hv::x86 {
 namespace {
 
-void flush_tlb() { asm volatile("mov %%cr3, %%rax; mov %%rax, %%cr3" ::: "rax", "memory"); }
+void flush_cpu_tlb() { asm volatile("mov %%cr3, %%rax; mov %%rax, %%cr3" ::: "rax", "memory"); }
 void invlpg(std::uint64_t va) { asm volatile("invlpg (%0)" ::"r"(va) : "memory"); }
 
 class DirectMapFrames final : public MachineMemory {
@@ -26,14 +27,18 @@ class DirectMapFrames final : public MachineMemory {
   std::uint64_t* frame(Mfn mfn) override { return static_cast<std::uint64_t*>(phys_to_virt(mfn << 12)); }
 };
 
+// While one pCPU runs every vCPU, flushing this CPU is enough for any vCPU set: the others
+// are not running, and run_vcpu reloads CR3 when one is switched in, which drops every
+// non-global translation it could have cached. With vCPUs on several pCPUs, flush_tlb must
+// also reach (IPI) each pCPU that ran a named vCPU of the domain.
 class LocalTlb final : public TlbFlusher {
  public:
-  void flush_local() override { flush_tlb(); }
+  void flush_local() override { flush_cpu_tlb(); }
   void invlpg_local(std::uint64_t va) override { invlpg(va); }
-  void flush_vcpus(pv::domid_t, const VcpuSet&) override { flush_tlb(); }
-  void invlpg_vcpus(pv::domid_t, const VcpuSet&, std::uint64_t va) override { invlpg(va); }
-  void flush_domain(pv::domid_t) override { flush_tlb(); }
-  void invlpg_domain(pv::domid_t, std::uint64_t va) override { invlpg(va); }
+  void flush_tlb(pv::domid_t, const VcpuSet*, std::uint64_t va) override {
+    if (va == kFlushAllVas) flush_cpu_tlb();
+    else invlpg(va);
+  }
   void flush_cache_all() override { asm volatile("wbinvd" ::: "memory"); }
 };
 
@@ -53,11 +58,15 @@ class HypervisorSlots final : public XenL4Slots {
   std::uint64_t ro_mpt_l4e() const override { return m2p_l4_entry(); }
 };
 
+// Xen's vcpumask_to_pcpumask reads one unsigned long per 64 of the domain's vCPUs: with at
+// most Domain::kMaxVcpus that is one word (a mask at the end of a page must not fault).
 class GuestVcpuMask final : public VcpuMaskReader {
  public:
   Status read(std::uint64_t guest_va, VcpuSet& out) override {
+    static_assert(Domain::kMaxVcpus <= 64);
     CurrentGuestMemory memory;
-    return memory.copy_from_guest(out.words.data(), guest_va, sizeof out.words);
+    out = VcpuSet{};
+    return memory.copy_from_guest(out.words.data(), guest_va, sizeof out.words[0]);
   }
 };
 

@@ -51,10 +51,11 @@ class FakeMachine final : public hv::MachineMemory,
   std::uint64_t* frame(Mfn mfn) override;
   void flush_local() override { ++flush_local_count; }
   void invlpg_local(std::uint64_t) override { ++invlpg_local_count; }
-  void flush_vcpus(pv::domid_t, const hv::VcpuSet&) override { ++flush_multi_count; }
-  void invlpg_vcpus(pv::domid_t, const hv::VcpuSet&, std::uint64_t) override { ++invlpg_multi_count; }
-  void flush_domain(pv::domid_t) override { ++flush_domain_count; }
-  void invlpg_domain(pv::domid_t, std::uint64_t) override { ++invlpg_domain_count; }
+  void flush_tlb(pv::domid_t, const hv::VcpuSet* vcpus, std::uint64_t va) override {
+    const bool all = va == hv::kFlushAllVas;
+    ++(vcpus != nullptr ? (all ? flush_multi_count : invlpg_multi_count)
+                        : (all ? flush_domain_count : invlpg_domain_count));
+  }
   void flush_cache_all() override { ++cache_flush_count; }
   void set(Mfn mfn, std::uint64_t pfn) override { m2p.at(mfn) = pfn; }
   void init_xen_l4_slots(std::uint64_t* l4, Mfn l4_mfn, pv::domid_t domid, bool ro_mpt) override;
