@@ -57,7 +57,7 @@ long register_vcpu_info(HypercallContext& ctx, Vcpu& v, const pv::vcpu_register_
 // Xen: only an initialised vCPU comes up; one already up stays as it is (running or blocked).
 long vcpu_up(Vcpu& v) {
   if (!v.initialised) return -pv::XEN_EINVAL;
-  bring_vcpu_up(v);
+  bring_vcpu_up(v);  // (the scheduler queues it; a no-op if it is up already)
   return 0;
 }
 
@@ -76,6 +76,7 @@ long vcpu_down(Vcpu& v) {
   for (unsigned i = 0; i < d.vcpu_count(); ++i)
     if (d.vcpu(i) != &v && d.vcpu(i)->state != VcpuState::offline) {
       v.state = VcpuState::offline;
+      kick_vcpu(v);  // running on another pCPU: switched out there at once
       return 0;
     }
   d.shutdown(pv::SHUTDOWN_poweroff);  // the last vCPU going down ends the domain, as in Xen

@@ -112,7 +112,12 @@ unsigned fire_due_timers(TimerQueue& q, std::uint64_t now, TimerEventFn send, vo
 }
 
 void timers_switch_in(Vcpu& v, TimerQueue& q, std::uint64_t now, TimerEventFn send, void* ctx) {
-  v.timers.queue = &q;
+  VcpuTimers& t = v.timers;
+  // Its timers follow it to the CPU it now runs on (Xen's migrate_timer): each CPU only ever
+  // programs its own hardware timer for its own queue.
+  for (Timer* timer : {&t.singleshot, &t.poll})
+    if (timer->queued && timer->on != &q) q.set(v, timer->kind, *timer, timer->expires);
+  t.queue = &q;
   if (v.timers.periodic_period != 0) periodic_work(v, now, send, ctx);
 }
 

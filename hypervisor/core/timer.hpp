@@ -85,7 +85,8 @@ using TimerEventFn = void (*)(Vcpu& v, void* ctx);
 unsigned fire_due_timers(TimerQueue& q, std::uint64_t now, TimerEventFn send, void* ctx);
 
 // The vCPU is switched in on `q` / out (Xen's context_switch: periodic work on switch-in,
-// stop_timer on switch-out). Switch-in may send an event at once (the period has passed).
+// stop_timer on switch-out). Switch-in moves its armed one-shot and poll timers to `q` (Xen's
+// migrate_timer) and may send an event at once (the period has passed).
 void timers_switch_in(Vcpu& v, TimerQueue& q, std::uint64_t now, TimerEventFn send, void* ctx);
 void timers_switch_out(Vcpu& v);
 // Every timer of the vCPU stopped (domain teardown; Xen's kill_timer).

@@ -227,9 +227,12 @@ bool build(DomainSlot& slot, const BuildRequest& req, const BootInfo& boot) {
   return true;
 }
 
-void name_domain(Domain& d, const BootDomainConfig& config) {
+// Its name and credit-scheduler parameters (dom0 keeps Xen's defaults).
+void configure_domain(Domain& d, const BootDomainConfig& config) {
   const char* from = d.privileged() ? "Domain-0" : config.name;
   for (std::size_t i = 0; i + 1 < sizeof d.name && from[i] != 0; ++i) d.name[i] = from[i];
+  d.sched.weight = config.weight;
+  d.sched.cap = config.cap;
 }
 
 // Xen's dom0_max_vcpus=N (its min-max range form is not supported): default 1 for now,
@@ -307,13 +310,13 @@ void start_boot_domains(const BootInfo& boot, const Cmdline& cmdline) {
       if (p.initrd_module != BootDomainPlan::kNoModule)
         HV_INFO(boot, "d%u: initrd from module %zu", p.domid, p.initrd_module);
     }
-    name_domain(slot.domain, p.config);
+    configure_domain(slot.domain, p.config);
     if (!build(slot, req, boot)) {
       if (p.domid == 0) HV_PANIC("Could not set up DOM0 guest OS");
       HV_ERROR(boot, "module %zu: d%u not started (see above); the other domains run", p.kernel_module, p.domid);
     }
   }
-  run_vcpu(pool[0].vcpus[0]);
+  start_scheduling();
 }
 
 }  // namespace hv::x86

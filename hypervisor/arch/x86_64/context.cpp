@@ -1,11 +1,16 @@
-// context: vCPU switching and the end of the machine when every domain has stopped. A switch
-// saves everything of the outgoing vCPU that another domain's vCPU would see or change:
-// general registers (guest_frame), FS/GS bases and FPU/SSE/AVX state (save_vcpu_state), and
-// loads the incoming one's page-table root, bases, FPU state, virtual TS and GDT copy. The
-// rest is per-vCPU already: kernel stack (pv.kernel_sp; TSS rsp0 is the per-CPU frame),
-// virtual IOPL, debug registers (kept in pv.dr*, never loaded into hardware yet).
+// context: which vCPU runs on this CPU. The credit scheduler (core/scheduler) decides; this
+// file carries the decisions out. A switch saves everything of the outgoing vCPU that another
+// vCPU would see or change: general registers (guest_frame), FS/GS bases and FPU/SSE/AVX state
+// (save_vcpu_state), and loads the incoming one's page-table root, LDT, CR4 bits, bases, FPU
+// state, virtual TS and GDT copy. The rest is per-vCPU already: kernel stack (pv.kernel_sp;
+// TSS rsp0 is the per-CPU frame), virtual IOPL, debug registers.
+//
+// Everything here runs under the hypervisor lock (hv_lock.hpp). It is released only as a
+// guest is entered (run_vcpu) or while the CPU halts (idle_loop), so no lock is ever held
+// by a CPU that runs guest code.
 #include "context.hpp"
 
+#include <atomic>
 #include <pv/mmu.hpp>
 #include <pv/sched.hpp>
 #include <pv/shared_info.hpp>
@@ -13,11 +18,16 @@
 
 #include "core/log.hpp"
 #include "core/panic.hpp"
+#include "core/vcpu_kick.hpp"
 #include "boot_domains.hpp"
 #include "guest_memory.hpp"
+#include "hv_lock.hpp"
+#include "ipi.hpp"
+#include "mm.hpp"
 #include "percpu.hpp"
 #include "power.hpp"
 #include "pv_cpu_platform.hpp"
+#include "smp.hpp"
 #include "state.hpp"
 #include "time.hpp"
 #include "timer_irq.hpp"
@@ -27,9 +37,57 @@ extern "C" [[noreturn]] void hv_enter_frame(hv::GuestRegisters* frame);
 namespace hv::x86 {
 namespace {
 
-// Every domain has shut down: tear them all down (each checked for leaks) and power off,
-// with a failure status if any domain crashed (DomainRegistry::run_failed).
+// The CPU that runs `v` now (its registers are in that CPU's frame), or kSchedNoCpu.
+unsigned running_cpu(const Vcpu& v) {
+  for (unsigned cpu = 0; cpu < HV_MAX_CPUS; ++cpu)
+    if (cpu_online(cpu) && cpu_info_of(cpu)->current == &v) return cpu;
+  return kSchedNoCpu;
+}
+
+// Makes `cpu` look at its state soon: at once when it is this CPU (on the way out of the
+// hypervisor), by an event-check IPI otherwise. `resched`: it must also choose again.
+void poke_cpu(unsigned cpu, bool resched) {
+  if (resched) state().cpus[cpu].need_resched = true;
+  if (cpu != this_cpu()) send_ipi(cpu, HV_VECTOR_EVENT_CHECK);
+}
+
+void vcpu_woken(Vcpu& v) {
+  const unsigned cpu = state().scheduler.vcpu_wake(v, system_time_ns());
+  if (cpu != kSchedNoCpu) poke_cpu(cpu, true);
+}
+
+// Something is pending for `v`: if it runs on another CPU that CPU must deliver it now;
+// if it can no longer run there (down, domain shut down), switch it out.
+void vcpu_kicked(Vcpu& v) {
+  const unsigned cpu = running_cpu(v);
+  if (cpu != kSchedNoCpu && cpu != this_cpu()) poke_cpu(cpu, !v.runnable());
+}
+
+constinit const VcpuNotifier notifier{vcpu_woken, vcpu_kicked};
+
+bool every_domain_stopped() {
+  const DomainRegistry& domains = state().domains;
+  for (std::size_t i = 0; i < domains.size(); ++i)
+    if (!domains.at(i)->is_shut_down()) return false;
+  return true;
+}
+
+// Every domain has shut down: once no other CPU runs any vCPU, tear them all down (each
+// checked for leaks) and power off, with a failure status if any domain crashed.
 [[noreturn]] void all_domains_stopped() {
+  for (unsigned cpu = 0; cpu < HV_MAX_CPUS; ++cpu)
+    if (cpu != this_cpu() && cpu_online(cpu) && cpu_info_of(cpu)->current != nullptr) poke_cpu(cpu, true);
+  const std::uint64_t give_up = system_time_ns() + 5'000'000'000;
+  for (;;) {
+    bool busy = false;
+    for (unsigned cpu = 0; cpu < HV_MAX_CPUS; ++cpu)
+      busy |= cpu != this_cpu() && cpu_online(cpu) && cpu_info_of(cpu)->current != nullptr;
+    if (!busy) break;
+    if (system_time_ns() > give_up) HV_PANIC("a CPU still runs a vCPU of a stopped domain after 5 s");
+    hv_unlock();  // let them switch out
+    asm volatile("pause");
+    hv_lock();
+  }
   const DomainRegistry& domains = state().domains;
   for (std::size_t i = 0; i < domains.size(); ++i)
     HV_INFO(sched, "d%u stopped, reason %u", domains.at(i)->id(), domains.at(i)->shutdown_reason());
@@ -37,6 +95,31 @@ namespace {
   HV_INFO(sched, "all domains have stopped%s: machine shutdown", failed ? " (a domain crashed)" : "");
   destroy_boot_domains();
   power_off(failed ? ExitStatus::failure : ExitStatus::success);
+}
+
+// No vCPU can run anywhere and nothing armed can wake one: the machine is stuck.
+bool nothing_can_ever_run() {
+  for (unsigned cpu = 0; cpu < HV_MAX_CPUS; ++cpu)
+    if (cpu_online(cpu) && cpu_info_of(cpu)->current != nullptr) return false;
+  const DomainRegistry& domains = state().domains;
+  for (std::size_t i = 0; i < domains.size(); ++i) {
+    const Domain& d = *domains.at(i);
+    for (unsigned v = 0; v < d.vcpu_count(); ++v)
+      if (d.vcpu(v)->runnable()) return false;
+  }
+  return !timer_can_wake_someone();
+}
+
+[[noreturn]] void report_stuck() {
+  const DomainRegistry& domains = state().domains;
+  for (std::size_t i = 0; i < domains.size(); ++i) {
+    const Domain& d = *domains.at(i);
+    if (d.is_shut_down()) continue;
+    for (unsigned v = 0; v < d.vcpu_count(); ++v)
+      if (d.vcpu(v)->state == VcpuState::blocked) HV_ERROR(sched, "d%uv%u is blocked", d.id(), v);
+    HV_PANIC("d%u has no runnable vCPU and nothing can wake it (blocked vCPUs above)", d.id());
+  }
+  all_domains_stopped();
 }
 
 int runstate_of(const Vcpu& vcpu) {
@@ -63,11 +146,86 @@ void publish_guest_copies(Vcpu& vcpu) {
   if (!vcpu.mm.kernel_mode) load_guest_root(vcpu);
 }
 
+// The current vCPU leaves this CPU: its state goes back into the Vcpu. A vCPU whose domain
+// has shut down is taken off the run queues, and every other CPU running one of its siblings
+// is told to switch it out too.
+void switch_out(CpuInfo& info, Vcpu& v, std::uint64_t now) {
+  v.regs = info.guest_frame;
+  save_vcpu_state(v);
+  timer_switch_out(v);
+  runstate_change(v.runstate, runstate_of(v), now);
+  info.current = nullptr;
+  Domain& d = v.domain();
+  if (!d.is_shut_down()) return;
+  for (unsigned i = 0; i < d.vcpu_count(); ++i) {
+    Vcpu& sibling = *d.vcpu(i);
+    state().scheduler.vcpu_remove(sibling);
+    const unsigned cpu = running_cpu(sibling);
+    if (cpu != kSchedNoCpu) poke_cpu(cpu, true);
+  }
+}
+
+// Arms this CPU's scheduling decision: the slice ends at `slice_end` (the timer interrupt
+// then asks for a new decision).
+void set_slice(std::uint64_t now, const Scheduler::Decision& d) {
+  state().cpus[this_cpu()].slice_end = d.next != nullptr ? now + d.slice_ns : kNoDeadline;
+  rearm_cpu_timer();
+}
+
+// Chooses again on this CPU. Returns only when the current vCPU goes on running.
+void schedule() {
+  CpuInfo* info = get_cpu_info();
+  CpuSchedState& cs = state().cpus[this_cpu()];
+  Vcpu* current = info->current;
+  const std::uint64_t now = system_time_ns();
+  cs.need_resched = false;
+  if (current != nullptr && current->yield_requested) {
+    current->yield_requested = false;
+    if (current->runnable()) state().scheduler.vcpu_yield(*current);
+  }
+  const Scheduler::Decision d = state().scheduler.do_schedule(this_cpu(), current, now);
+  set_slice(now, d);
+  if (current != nullptr && d.next == current) return;
+  if (current != nullptr) switch_out(*info, *current, now);
+  if (d.next != nullptr) run_vcpu(*d.next);
+  idle_loop();
+}
+
 }  // namespace
+
+void context_init() { set_vcpu_notifier(&notifier); }
+
+namespace {
+// Set once by the boot CPU when the domains exist; the APs wait for it.
+constinit std::atomic<bool> scheduling_started{false};
+}  // namespace
+
+void start_scheduling() {
+  Scheduler& sched = state().scheduler;
+  sched.set_online_cpus(cpu_online_count());
+  const std::uint64_t now = system_time_ns();
+  const DomainRegistry& domains = state().domains;
+  for (std::size_t i = 0; i < domains.size(); ++i)
+    for (unsigned v = 0; v < domains.at(i)->vcpu_count(); ++v) sched.vcpu_insert(*domains.at(i)->vcpu(v), now);
+  scheduling_started.store(true, std::memory_order_release);
+  for (unsigned cpu = 1; cpu < HV_MAX_CPUS; ++cpu)
+    if (cpu_online(cpu)) send_ipi(cpu, HV_VECTOR_EVENT_CHECK);
+  idle_loop();
+}
+
+void ap_schedule_loop() {
+  while (!scheduling_started.load(std::memory_order_acquire)) {
+    service_ipi_requests();
+    asm volatile("sti; hlt; cli" ::: "memory");  // until the boot CPU's event-check IPI
+  }
+  hv_lock();
+  idle_loop();
+}
 
 void run_vcpu(Vcpu& vcpu) {
   CpuInfo* info = get_cpu_info();
   HV_ASSERT(vcpu.mm.guest_table != 0);
+  HV_ASSERT(running_cpu(vcpu) == kSchedNoCpu);
   info->current = &vcpu;
   info->guest_frame = vcpu.regs;
   info->guest_frame.rflags = sanitize_guest_rflags(info->guest_frame.rflags);
@@ -78,52 +236,36 @@ void run_vcpu(Vcpu& vcpu) {
   update_vcpu_time(vcpu);  // a fresh pvclock record each time it is scheduled
   runstate_change(vcpu.runstate, pv::RUNSTATE_running, system_time_ns());
   publish_guest_copies(vcpu);
-  timer_switch_in(vcpu);  // its periodic timer runs while it is scheduled (Xen)
+  timer_switch_in(vcpu);  // its timers follow it to this CPU (Xen migrates them)
   resume_pv_cpu(vcpu);  // (switches away instead if that crashes the domain)
   deliver_events_on_resume(vcpu);  // (switches away instead if that crashes the domain)
+  hv_unlock();
   hv_enter_frame(&info->guest_frame);
 }
 
 void reschedule_if_needed() {
   CpuInfo* info = get_cpu_info();
   Vcpu* current = info->current;
-  // A yield gives the CPU to the next runnable vCPU in round-robin order over every domain;
-  // when that is the yielding vCPU itself, it simply goes on.
-  const bool yielding = current != nullptr && current->yield_requested;
-  if (current != nullptr) current->yield_requested = false;
-  Vcpu* next = nullptr;
-  if (current != nullptr && current->runnable()) {
-    next = yielding ? state().domains.next_runnable(current) : current;
-    if (next == current) {
-      info->guest_frame.rflags = sanitize_guest_rflags(info->guest_frame.rflags);
-      return;
-    }
+  const bool keep = current != nullptr && current->runnable() && !current->yield_requested &&
+                    !state().cpus[this_cpu()].need_resched;
+  if (!keep) schedule();
+  info->guest_frame.rflags = sanitize_guest_rflags(info->guest_frame.rflags);
+}
+
+void idle_loop() {
+  CpuInfo* info = get_cpu_info();
+  HV_ASSERT(info->current == nullptr);
+  load_idle_root();  // no guest's translations stay cached on an idle CPU (TLB shootdowns skip it)
+  for (;;) {
+    if (every_domain_stopped()) all_domains_stopped();
+    const std::uint64_t now = system_time_ns();
+    state().cpus[this_cpu()].need_resched = false;
+    const Scheduler::Decision d = state().scheduler.do_schedule(this_cpu(), nullptr, now);
+    set_slice(now, d);
+    if (d.next != nullptr) run_vcpu(*d.next);
+    if (nothing_can_ever_run()) report_stuck();
+    idle_until_interrupt();  // unlocks while halted; fires due timers after
   }
-  if (current != nullptr) {
-    current->regs = info->guest_frame;
-    save_vcpu_state(*current);
-    timer_switch_out(*current);
-    runstate_change(current->runstate, runstate_of(*current), system_time_ns());
-  }
-  if (next == nullptr) next = state().domains.next_runnable(current);
-  // Nothing runnable: halt until a timer wakes a blocked vCPU, as long as one is armed.
-  while (next == nullptr && timer_can_wake_someone()) {
-    idle_until_timer();
-    next = state().domains.next_runnable(current);
-  }
-  if (next == nullptr) {
-    const DomainRegistry& domains = state().domains;
-    // Blocked vCPUs wait for events; with no timer armed only a running vCPU could send one.
-    for (std::size_t i = 0; i < domains.size(); ++i) {
-      const Domain& d = *domains.at(i);
-      if (d.is_shut_down()) continue;
-      for (unsigned v = 0; v < d.vcpu_count(); ++v)
-        if (d.vcpu(v)->state == VcpuState::blocked) HV_ERROR(sched, "d%uv%u is blocked", d.id(), v);
-      HV_PANIC("d%u has no runnable vCPU and nothing can wake it (blocked vCPUs above)", d.id());
-    }
-    all_domains_stopped();
-  }
-  run_vcpu(*next);
 }
 
 }  // namespace hv::x86

@@ -1,17 +1,32 @@
 // context: which vCPU runs on this CPU. Switching saves the outgoing vCPU's registers from
-// the per-CPU frame, loads the incoming one's and its page-table root, and resumes it.
+// the per-CPU frame, loads the incoming one's and its page-table root, and resumes it. Every
+// function here is called with the hypervisor lock held (hv_lock.hpp).
 #pragma once
 #include "core/domain.hpp"
 
 namespace hv::x86 {
 
-// Runs `vcpu` on this CPU from its saved registers; never returns.
+// Installs the vCPU notifier (core/vcpu_kick: wake-ups go to the scheduler, kicks become
+// IPIs). Before any domain is built.
+void context_init();
+
+// The boot CPU, once the boot domains are built: every CPU starts scheduling (the APs wait
+// for this), and this one enters its idle loop. Never returns.
+[[noreturn]] void start_scheduling();
+
+// An AP's life once it is online: waits for start_scheduling, then schedules. Never returns.
+[[noreturn]] void ap_schedule_loop();
+
+// Runs `vcpu` on this CPU from its saved registers; releases the lock as it enters the guest.
 [[noreturn]] void run_vcpu(Vcpu& vcpu);
 
-// Called on the way back to a guest: if the current vCPU can no longer run, saves it and
-// runs another one; when no vCPU can run anywhere, ends the machine. Returns only when the
-// current vCPU continues.
+// Called on the way back to a guest: if the current vCPU can no longer run, has yielded, or
+// this CPU was asked to choose again, the scheduler decides; returns only when the current
+// vCPU continues. When no vCPU can run anywhere, ends the machine.
 void reschedule_if_needed();
+
+// This CPU has no current vCPU: runs what the scheduler picks, halting while there is none.
+[[noreturn]] void idle_loop();
 
 // The last step before resuming the current vCPU from the per-CPU frame (guest_entry.cpp):
 // a pending, unmasked upcall is bounced to its event callback, as Xen's test_guest_events.

@@ -8,12 +8,14 @@
 
 #include "apic.hpp"
 #include "context.hpp"
+#include "hv_lock.hpp"
 #include "core/panic.hpp"
 #include "io.hpp"
 #include "layout.hpp"
 #include "percpu.hpp"
 #include "smp.hpp"
 #include "time.hpp"
+#include "timer_irq.hpp"
 
 namespace hv::x86 {
 namespace {
@@ -220,14 +222,16 @@ extern "C" void hv_ipi_call(hv::x86::TrapFrame*) {
 }
 
 // entry.S, HV_VECTOR_EVENT_CHECK: "look at your state". From the idle loop (ring 0) only the
-// EOI: the loop re-checks after its hlt. From a guest, as the timer interrupt after its
-// timers: reschedule if this vCPU may no longer run, else deliver pending events.
+// EOI: the loop re-checks after its hlt. From a guest: re-arm this CPU's timer (another CPU
+// may have changed its queue), then as after the timer interrupt: reschedule if asked to or
+// if this vCPU may no longer run, else deliver a pending NMI or event.
 extern "C" void hv_ipi_event_check(hv::x86::TrapFrame* f) {
   using namespace hv::x86;
   apic_eoi();
   if (interrupted_vcpu(f) == nullptr) return;
-  reschedule_if_needed();  // returns only if this vCPU goes on running
-  deliver_events_on_resume(*get_cpu_info()->current);
+  hv_lock();
+  rearm_cpu_timer();
+  resume_after_interrupt();
 }
 
 // entry.S, HV_VECTOR_FLUSH: wherever it lands (guest, idle, a hypervisor wait loop with

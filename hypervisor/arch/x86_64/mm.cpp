@@ -1,5 +1,7 @@
-// mm (arch): the hardware behind the core's MM interfaces. One CPU runs guests for now, so
-// every flush is a local one (see LocalTlb); SMP widens TlbFlusher::flush_tlb.
+// mm (arch): the memory-management core wired to the machine. TLB shootdowns go to the pCPUs
+// that may cache a domain's translations: those whose current vCPU belongs to it. An idle CPU
+// runs on the idle tables (idle_loop loads them) and a switch to another domain reloads CR3;
+// the hypervisor leaves CR4.PGE off, so such a reload drops every guest translation.
 #include "mm.hpp"
 
 #include <new>
@@ -12,8 +14,11 @@
 #include "guest_memory.hpp"
 #include "io.hpp"
 #include "layout.hpp"
+#include "ipi.hpp"
 #include "m2p.hpp"
 #include "memory.hpp"
+#include "percpu.hpp"
+#include "smp.hpp"
 #include "state.hpp"
 
 namespace hv::x86 {
@@ -27,18 +32,27 @@ class DirectMapFrames final : public MachineMemory {
   std::uint64_t* frame(Mfn mfn) override { return static_cast<std::uint64_t*>(phys_to_virt(mfn << 12)); }
 };
 
-// While one pCPU runs every vCPU, flushing this CPU is enough for any vCPU set: the others
-// are not running, and run_vcpu reloads CR3 when one is switched in, which drops every
-// non-global translation it could have cached. With vCPUs on several pCPUs, flush_tlb must
-// also reach (IPI) each pCPU that ran a named vCPU of the domain.
-class LocalTlb final : public TlbFlusher {
+// The pCPUs whose current vCPU belongs to `domid` (and, with `only`, is one of those vCPUs),
+// plus this one (whose own flush is cheap and covers a caller about to run that domain).
+std::uint64_t cpus_running(pv::domid_t domid, const VcpuSet* only) {
+  std::uint64_t mask = std::uint64_t{1} << this_cpu();
+  for (unsigned cpu = 0; cpu < HV_MAX_CPUS; ++cpu) {
+    const Vcpu* v = cpu_online(cpu) ? cpu_info_of(cpu)->current : nullptr;
+    if (v != nullptr && v->domain().id() == domid && (only == nullptr || only->test(v->id())))
+      mask |= std::uint64_t{1} << cpu;
+  }
+  return mask;
+}
+
+class SmpTlb final : public TlbFlusher {
  public:
   void flush_local() override { flush_cpu_tlb(); }
   void invlpg_local(std::uint64_t va) override { invlpg(va); }
-  void flush_tlb(pv::domid_t, const VcpuSet*, std::uint64_t va) override {
-    if (va == kFlushAllVas) flush_cpu_tlb();
-    else invlpg(va);
+  void flush_tlb(pv::domid_t domid, const VcpuSet* vcpus, std::uint64_t va) override {
+    flush_tlb_cpus(cpus_running(domid, vcpus), va == kFlushAllVas ? kFlushAll : va);
   }
+  // Caches are coherent between pCPUs: writing back this one's is what a guest's
+  // MMUEXT_FLUSH_CACHE (device DMA) needs on the machines we run on.
   void flush_cache_all() override { asm volatile("wbinvd" ::: "memory"); }
 };
 
@@ -73,7 +87,7 @@ class GuestVcpuMask final : public VcpuMaskReader {
 struct MmState {
   FrameTable frames;
   DirectMapFrames memory;
-  LocalTlb tlb;
+  SmpTlb tlb;
   MachineM2P m2p;
   HypervisorSlots slots;
   GuestVcpuMask vcpumask;
@@ -114,8 +128,13 @@ void mm_init(const MemoryMap& map) {
 
 namespace hv::x86 {
 
+void load_idle_root() {
+  // (Before mm_init only self-tests run, on tables of their own that are never freed.)
+  if (idle_cr3 != 0) asm volatile("mov %0, %%cr3" ::"r"(idle_cr3) : "memory");
+}
+
 void relinquish_domain(Domain& domain, std::uint64_t free_frames_before) {
-  asm volatile("mov %0, %%cr3" ::"r"(idle_cr3) : "memory");  // never run on tables being freed
+  load_idle_root();  // never run on tables being freed
   StaticVector<VcpuMm, Domain::kMaxVcpus> vcpus;
   for (unsigned i = 0; i < domain.vcpu_count(); ++i) {
     destroy_gdt(domain.vcpu(i)->pv, frame_table());

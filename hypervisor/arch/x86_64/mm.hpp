@@ -11,6 +11,9 @@ void mm_init(const MemoryMap& map);
 FrameTable& frame_table();
 MmOps& mm_ops();
 
+// Switches this CPU to the idle page tables (the hypervisor's own, no guest mappings).
+void load_idle_root();
+
 // Releases everything a shut-down domain's memory holds (roots, pins, table references,
 // its frames), on the idle page tables; logs whether every frame came back.
 void relinquish_domain(Domain& domain, std::uint64_t free_frames_before);

@@ -9,6 +9,7 @@
 #include <bit>
 
 #include "apic.hpp"
+#include "context.hpp"
 #include "core/log.hpp"
 #include "core/panic.hpp"
 #include "gdt.hpp"
@@ -205,16 +206,6 @@ unsigned cpu_online_count() { return static_cast<unsigned>(std::popcount(online_
 
 std::uint64_t cpu_online_mask() { return online_mask.load(std::memory_order_acquire); }
 
-// The scheduler's idle loop will replace this body. Until then an AP only services IPIs:
-// interrupts are on only while halted (sti's one-instruction shadow makes "sti; hlt" atomic,
-// so an IPI already pending ends the hlt instead of being lost between the two).
-[[noreturn]] void ap_idle_loop(unsigned cpu) {
-  (void)cpu;
-  for (;;) {
-    asm volatile("sti; hlt; cli" ::: "memory");
-    service_ipi_requests();
-  }
-}
 
 }  // namespace hv::x86
 
@@ -230,5 +221,5 @@ extern "C" [[noreturn]] void hv_ap_start64(unsigned cpu) {
   if (apic_id() != get_cpu_info()->apic_id) HV_PANIC("CPU %u woke with APIC id %u, not the MADT's", cpu, apic_id());
   ap_cr4.store(read_cr4(), std::memory_order_release);
   online_mask.fetch_or(std::uint64_t{1} << cpu, std::memory_order_release);
-  ap_idle_loop(cpu);
+  ap_schedule_loop();  // (services IPIs, e.g. self-test pings, until scheduling starts)
 }

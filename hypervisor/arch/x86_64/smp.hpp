@@ -14,7 +14,7 @@ namespace hv::x86 {
 // Starts the APs one at a time with INIT-SIPI-SIPI through a real-mode trampoline in a free
 // page below 1 MiB, up to `maxcpus=N` (Xen's option) and HV_MAX_CPUS. Each AP gets its GDT
 // and TSS, the shared IDT, its syscall stub, FPU/XSAVE and its local APIC (timer stopped),
-// then waits in ap_idle_loop. Logs "SMP: N CPUs online". Call after timer_init (the APs use
+// then waits in context's ap_schedule_loop. Logs "SMP: N CPUs online". Call after timer_init (the APs use
 // its calibration), on the boot CPU, with interrupts off.
 void smp_init(const PhysicalMemory& mem, const acpi::Tables& tables, const BootInfo& boot,
               const Cmdline& cmdline);
@@ -26,8 +26,5 @@ unsigned cpu_online_count();
 // Bit n set: CPU n is online.
 std::uint64_t cpu_online_mask();
 
-// Where every AP ends up once online. For now it only services IPIs; the scheduler's idle
-// loop will replace its body.
-[[noreturn]] void ap_idle_loop(unsigned cpu);
 
 }  // namespace hv::x86

@@ -6,7 +6,9 @@
 #include "core/cmdline.hpp"
 #include "core/log.hpp"
 #include "core/panic.hpp"
+#include "context.hpp"
 #include "cpu.hpp"
+#include "hv_lock.hpp"
 #include "boot_domains.hpp"
 #include "io.hpp"
 #include "layout.hpp"
@@ -132,7 +134,7 @@ extern "C" [[noreturn]] void hv_start64(std::uint32_t protocol, std::uint32_t ma
   power_init(report_acpi(boot_info, acpi_tables), static_cast<std::uint16_t>(debug_port.value_or(0)));
   time_init(direct_map, boot_info);
   timer_init();  // the local APIC timer, calibrated against the TSC
-  smp_init(direct_map, acpi_tables, boot_info, cmdline);  // the other CPUs wait in ap_idle_loop
+  smp_init(direct_map, acpi_tables, boot_info, cmdline);  // the other CPUs wait in ap_schedule_loop
 
   if (auto which = cmdline.value("selftest")) run_selftest(*which);
   if (boot_info.modules.empty()) {
@@ -146,5 +148,7 @@ extern "C" [[noreturn]] void hv_start64(std::uint32_t protocol, std::uint32_t ma
   state().info.m2p_first_mfn = m2p_first_mfn();
   state().info.m2p_frames = m2p_frames();
   state().info.machine_map = &boot_info.memory;
+  context_init();
+  hv_lock();  // from here on the boot CPU is one of several (released as it enters a guest)
   start_boot_domains(boot_info, cmdline);
 }

@@ -1,6 +1,8 @@
-// timer_irq: see timer_irq.hpp. The hypervisor runs with interrupts off; the timer interrupt
-// arrives only while a guest runs (its RFLAGS.IF is always set) or while the CPU idles in
-// idle_until_timer. From a guest it is entered like an exception without error code, with
+// timer_irq: see timer_irq.hpp. Each CPU has its own queue of vCPU timers and its own local
+// APIC timer, armed for the earlier of the queue's first deadline and the end of the CPU's
+// scheduling slice. The hypervisor runs with interrupts off; the timer interrupt arrives only
+// while a guest runs (its RFLAGS.IF is always set) or while the CPU halts in
+// idle_until_interrupt. From a guest it is entered like an exception without error code, with
 // the guest's registers in the per-CPU frame, and leaves through the same resume path.
 #include "timer_irq.hpp"
 
@@ -11,48 +13,66 @@
 #include "core/event_channel.hpp"
 #include "core/hypercall.hpp"
 #include "core/panic.hpp"
+#include "hv_lock.hpp"
+#include "ipi.hpp"
 #include "percpu.hpp"
+#include "pv_cpu_platform.hpp"
+#include "smp.hpp"
 #include "state.hpp"
 #include "time.hpp"
 
 namespace hv::x86 {
 namespace {
 
-TimerQueue boot_cpu_queue;  // one CPU for now: the queue of CPU 0
-
-// The queue's earliest deadline changed: arm the APIC for it.
-void reprogram(TimerQueue& q) {
-  if (q.empty()) {
-    apic_timer_arm(~std::uint64_t{0});
-    return;
-  }
-  const std::uint64_t now = system_time_ns();
-  const std::uint64_t deadline = q.earliest();
-  apic_timer_arm(deadline > now ? deadline - now : 0);
+unsigned owner_of(const TimerQueue& q) {
+  for (unsigned cpu = 0; cpu < HV_MAX_CPUS; ++cpu)
+    if (&state().cpus[cpu].timers == &q) return cpu;
+  HV_PANIC("a timer queue that belongs to no CPU");
 }
 
-// Fires every due timer, then re-arms the APIC for whatever is left (also when the interrupt
-// came early: nothing was due and the same deadline is armed again).
-void run_timers() {
+// A queue's earliest deadline changed. Only a CPU can program its own APIC: another CPU's
+// queue (a timer of a vCPU that last ran there) is re-armed by that CPU when the event-check
+// IPI makes it look.
+void queue_changed(TimerQueue& q) {
+  const unsigned cpu = owner_of(q);
+  if (cpu == this_cpu()) rearm_cpu_timer();
+  else send_ipi(cpu, HV_VECTOR_EVENT_CHECK);
+}
+
+// Fires every due timer of this CPU, asks for a new scheduling decision when the slice is
+// over, and re-arms the APIC (also when the interrupt came early: the same deadline again).
+void fire_due() {
+  CpuSchedState& cs = state().cpus[this_cpu()];
+  const std::uint64_t now = system_time_ns();
   EventChannelOps events{state().domains};
-  (void)fire_due_timers(boot_cpu_queue, system_time_ns(), send_timer_event, &events);
-  reprogram(boot_cpu_queue);
+  (void)fire_due_timers(cs.timers, now, send_timer_event, &events);
+  if (now >= cs.slice_end) cs.need_resched = true;
+  rearm_cpu_timer();
 }
 
 }  // namespace
 
 void timer_init() {
   apic_init();
-  boot_cpu_queue.set_hook(reprogram);
+  for (CpuSchedState& cs : state().cpus) cs.timers.set_hook(queue_changed);
 }
 
-TimerQueue& cpu_timer_queue() { return boot_cpu_queue; }
+void rearm_cpu_timer() {
+  const CpuSchedState& cs = state().cpus[this_cpu()];
+  const std::uint64_t deadline = cs.timers.earliest() < cs.slice_end ? cs.timers.earliest() : cs.slice_end;
+  if (deadline == kNoDeadline) {
+    apic_timer_arm(~std::uint64_t{0});
+    return;
+  }
+  const std::uint64_t now = system_time_ns();
+  apic_timer_arm(deadline > now ? deadline - now : 0);
+}
 
 void timer_switch_out(Vcpu& v) { timers_switch_out(v); }
 
 void timer_switch_in(Vcpu& v) {
   EventChannelOps events{state().domains};
-  timers_switch_in(v, boot_cpu_queue, system_time_ns(), send_timer_event, &events);
+  timers_switch_in(v, state().cpus[this_cpu()].timers, system_time_ns(), send_timer_event, &events);
 }
 
 bool timer_can_wake_someone() {
@@ -66,28 +86,35 @@ bool timer_can_wake_someone() {
   return false;
 }
 
-void idle_until_timer() {
-  // sti's one-instruction shadow makes "sti; hlt" atomic: an interrupt already pending is
-  // taken at the hlt and ends it, never lost between the two.
+void idle_until_interrupt() {
+  hv_unlock();
+  // sti's one-instruction shadow makes "sti; hlt" atomic: an interrupt already pending (a
+  // wake-up IPI sent while we were unlocking) is taken at the hlt and ends it, never lost.
   asm volatile("sti; hlt; cli" ::: "memory");
-  run_timers();
+  hv_lock();
+  fire_due();
+}
+
+void resume_after_interrupt() {
+  CpuInfo* info = get_cpu_info();
+  reschedule_if_needed();  // returns only if this vCPU goes on running
+  resume_pv_cpu(*info->current);  // a kicked NMI
+  deliver_events_on_resume(*info->current);
+  hv_unlock();
 }
 
 }  // namespace hv::x86
 
 // entry.S, vector HV_VECTOR_APIC_TIMER. From the idle loop (ring 0) only the EOI is needed:
-// idle_until_timer fires the timers. From a guest the frame is the per-CPU guest frame.
+// idle_until_interrupt fires the timers. From a guest the frame is the per-CPU guest frame.
 extern "C" void hv_timer_interrupt(hv::x86::TrapFrame* f) {
   using namespace hv::x86;
   apic_eoi();
-  if ((f->cs & 3) != 3) return;
-  CpuInfo* info = get_cpu_info();
-  if (info->current == nullptr || f != &info->guest_frame)
-    HV_PANIC("timer interrupt from a guest without a current vCPU frame");
-  run_timers();
+  if (interrupted_vcpu(f) == nullptr) return;
+  hv_lock();
+  fire_due();
   // The current vCPU may be told of its own timer: a fresh time record first, so the time it
   // reads is never before the deadline it was woken for (pvclock rounds down).
-  update_vcpu_time(*info->current);
-  reschedule_if_needed();  // returns only if this vCPU goes on running
-  deliver_events_on_resume(*info->current);
+  update_vcpu_time(*get_cpu_info()->current);
+  resume_after_interrupt();
 }

@@ -1,21 +1,24 @@
-// timer_irq: the CPU's timer queue driven by the local APIC timer. The APIC is always armed
-// for the queue's earliest deadline (reprogrammed whenever that changes); its interrupt fires
-// every due vCPU timer (VIRQ_TIMER through the event channels, which wakes a blocked vCPU)
-// and reschedules. When no vCPU can run, the CPU halts until the next deadline.
+// timer_irq: each CPU's timer queue (state().cpus[cpu].timers) driven by its local APIC
+// timer. The APIC is always armed for the earlier of the queue's first deadline and the end
+// of the CPU's scheduling slice; its interrupt fires every due vCPU timer (VIRQ_TIMER through
+// the event channels, which wakes a blocked vCPU) and, at the slice end, asks the scheduler
+// to choose again. An idle CPU halts until its next deadline or an IPI.
 #pragma once
 #include "core/domain.hpp"
 #include "core/timer.hpp"
+#include "trap_frame.hpp"
 
 namespace hv::x86 {
 
-// Enables the APIC timer and its queue (after time_init, before any vCPU runs).
+// Enables the APIC timer and installs every CPU queue's hook (after time_init, before any
+// vCPU runs).
 void timer_init();
 
-// This CPU's queue (vCPUs join it when scheduled).
-TimerQueue& cpu_timer_queue();
+// Arms this CPU's APIC timer for its earliest deadline (queue or slice end).
+void rearm_cpu_timer();
 
 // Xen's context-switch timer work: `v` leaves / joins this CPU (periodic timer stopped /
-// re-armed, possibly sending its event at once).
+// re-armed, possibly sending its event at once; its one-shot timers move to this CPU).
 void timer_switch_out(Vcpu& v);
 void timer_switch_in(Vcpu& v);
 
@@ -23,8 +26,12 @@ void timer_switch_in(Vcpu& v);
 // a blocked vCPU without help from a running one.
 bool timer_can_wake_someone();
 
-// Halts with interrupts enabled until the timer interrupt, then fires what is due. Called
-// only when no vCPU is runnable and timer_can_wake_someone().
-void idle_until_timer();
+// Called with the hypervisor lock held and no current vCPU: releases the lock, halts with
+// interrupts enabled until the timer or an IPI, retakes the lock and fires what is due.
+void idle_until_interrupt();
+
+// The end of an interrupt handler that took the hypervisor lock on a guest's behalf: choose
+// again if needed, deliver a pending NMI and event upcall, release the lock, return to guest.
+void resume_after_interrupt();
 
 }  // namespace hv::x86
