@@ -30,9 +30,27 @@ BootDomainConfigError apply_sched_setting(std::string_view key, std::string_view
   return {};
 }
 
+// cpus=N[,N...]: the pCPUs its vCPUs may run on (hard affinity; xl's cpus=, numbers only).
+BootDomainConfigError apply_cpus_setting(std::string_view value, bool has_value, BootDomainConfig& out) {
+  if (!has_value || value.empty()) return fail("cpus", "needs pCPU numbers (cpus=0 or cpus=0,2)");
+  std::uint64_t mask = 0;
+  for (;;) {  // each number, including one after every comma
+    const std::size_t comma = value.find(',');
+    auto n = parse_number(value.substr(0, comma));
+    if (!n) return fail("cpus", "not a list of pCPU numbers");
+    if (*n >= BootDomainConfig::kMaxCpus) return fail("cpus", "pCPU numbers are 0 to 7");
+    mask |= std::uint64_t{1} << *n;
+    if (comma == std::string_view::npos) break;
+    value = value.substr(comma + 1);
+  }
+  out.cpu_affinity = mask;
+  return {};
+}
+
 BootDomainConfigError apply_setting(std::string_view key, std::string_view value, bool has_value,
                                     BootDomainConfig& out) {
   if (key == "weight" || key == "cap") return apply_sched_setting(key, value, has_value, out);
+  if (key == "cpus") return apply_cpus_setting(value, has_value, out);
   if (key == "name") {
     if (!has_value || value.empty()) return fail("name", "needs a value (name=NAME)");
     if (value.size() > BootDomainConfig::kMaxName) return fail("name", "longer than 31 characters");
@@ -63,7 +81,7 @@ BootDomainConfigError apply_setting(std::string_view key, std::string_view value
     out.vcpus = static_cast<unsigned>(*n);
     return {};
   }
-  return fail(key, "unknown setting (known: name=, mem=, console_io, vcpus=, weight=, cap=)");
+  return fail(key, "unknown setting (known: name=, mem=, console_io, vcpus=, weight=, cap=, cpus=)");
 }
 
 }  // namespace

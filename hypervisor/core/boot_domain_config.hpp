@@ -10,7 +10,9 @@
 //
 // SETTINGS (words before " -- "): name=NAME (1-31 of [A-Za-z0-9_.-]), mem=SIZE (bytes, or
 // with a K/M/G suffix; at least 4M), console_io (may write through console_io), vcpus=N (1 to
-// 8; vCPU 0 starts, the others wait for the guest's VCPUOP_initialise and VCPUOP_up). ARGS is the guest's command line (start_info.cmd_line).
+// 8; vCPU 0 starts, the others wait for the guest's VCPUOP_initialise and VCPUOP_up),
+// weight=N and cap=N (credit scheduler), cpus=N[,N...] (the pCPUs its vCPUs may run on).
+// ARGS is the guest's command line (start_info.cmd_line).
 // Loader strings are untrusted: every field is checked, and an error names the field.
 #pragma once
 #include <cstddef>
@@ -27,6 +29,7 @@ struct BootDomainConfig {
   static constexpr std::uint64_t kMinMemory = std::uint64_t{4} << 20;
   static constexpr std::uint64_t kMaxMemory = std::uint64_t{1} << 40;
   static constexpr std::size_t kMaxName = 31;
+  static constexpr unsigned kMaxCpus = 8;  // pCPU numbers in cpus= (HV_MAX_CPUS)
 
   char name[kMaxName + 1] = {};  // empty: the log calls it dN
   std::uint64_t memory_bytes = kDefaultMemory;
@@ -36,6 +39,7 @@ struct BootDomainConfig {
   // domain's credit-scheduler parameters (core/scheduler; Xen's defaults 256 and 0).
   std::uint16_t weight = 256;
   std::uint16_t cap = 0;
+  std::uint64_t cpu_affinity = ~std::uint64_t{0};  // cpus=: bit per pCPU (default: any)
   std::string_view guest_cmdline;  // a view into the module's command line
 };
 

@@ -235,6 +235,18 @@ void configure_domain(Domain& d, const BootDomainConfig& config) {
   d.sched.cap = config.cap;
 }
 
+// Its vCPUs' hard affinity: a domU's cpus=, and for dom0 Xen's dom0_vcpus_pin (vCPU n on
+// pCPU n). A mask naming no online pCPU is refused by the scheduler and leaves the vCPU free
+// to run anywhere, with a warning.
+void pin_vcpus(Domain& d, const BootDomainConfig& config, bool dom0_vcpus_pin) {
+  for (unsigned i = 0; i < d.vcpu_count(); ++i) {
+    const std::uint64_t mask = d.privileged() ? (dom0_vcpus_pin ? std::uint64_t{1} << i : ~std::uint64_t{0})
+                                              : config.cpu_affinity;
+    if (mask != ~std::uint64_t{0} && state().scheduler.set_affinity(*d.vcpu(i), mask) != 0)
+      HV_WARN(boot, "d%uv%u: its pCPU mask %#lx names no online pCPU: it runs anywhere", d.id(), i, mask);
+  }
+}
+
 // Xen's dom0_max_vcpus=N (its min-max range form is not supported): default 1 for now,
 // clamped to 1..Domain::kMaxVcpus with a warning.
 unsigned dom0_vcpus(const Cmdline& cmdline) {
@@ -311,7 +323,9 @@ void start_boot_domains(const BootInfo& boot, const Cmdline& cmdline) {
         HV_INFO(boot, "d%u: initrd from module %zu", p.domid, p.initrd_module);
     }
     configure_domain(slot.domain, p.config);
-    if (!build(slot, req, boot)) {
+    const bool built = build(slot, req, boot);
+    if (built) pin_vcpus(slot.domain, p.config, cmdline.flag("dom0_vcpus_pin"));
+    if (!built) {
       if (p.domid == 0) HV_PANIC("Could not set up DOM0 guest OS");
       HV_ERROR(boot, "module %zu: d%u not started (see above); the other domains run", p.kernel_module, p.domid);
     }

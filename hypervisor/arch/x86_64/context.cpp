@@ -193,7 +193,10 @@ void schedule() {
 
 }  // namespace
 
-void context_init() { set_vcpu_notifier(&notifier); }
+void context_init() {
+  set_vcpu_notifier(&notifier);
+  state().scheduler.set_online_cpus(cpu_online_count());  // (before domains pin their vCPUs)
+}
 
 namespace {
 // Set once by the boot CPU when the domains exist; the APs wait for it.
@@ -202,7 +205,6 @@ constinit std::atomic<bool> scheduling_started{false};
 
 void start_scheduling() {
   Scheduler& sched = state().scheduler;
-  sched.set_online_cpus(cpu_online_count());
   const std::uint64_t now = system_time_ns();
   const DomainRegistry& domains = state().domains;
   for (std::size_t i = 0; i < domains.size(); ++i)

@@ -7,7 +7,8 @@
 namespace hv::x86 {
 
 // Installs the vCPU notifier (core/vcpu_kick: wake-ups go to the scheduler, kicks become
-// IPIs). Before any domain is built.
+// IPIs) and tells the scheduler which CPUs are online. After smp_init, before any domain is
+// built.
 void context_init();
 
 // The boot CPU, once the boot domains are built: every CPU starts scheduling (the APs wait

@@ -99,23 +99,25 @@ void expect(bool ok, const char* what) {
   power_off(ExitStatus::success);
 }
 
-[[noreturn]] void selftest_ipi() {
+[[noreturn]] void selftest_ipi() { power_off(report_ipi_round_trip() ? ExitStatus::success : ExitStatus::failure); }
+
+}  // namespace
+
+bool report_ipi_round_trip() {
   if (cpu_online_count() < 2) {
     HV_ERROR(boot, "ipi: needs at least 2 CPUs online");
-    power_off(ExitStatus::failure);
+    return false;
   }
   IpiRoundTrip r{};
   if (!measure_ipi_round_trip(1, 1000, r)) {
     HV_ERROR(boot, "ipi: CPU 1 stopped answering");
-    power_off(ExitStatus::failure);
+    return false;
   }
   HV_INFO(boot, "ipi: round trip median %lu ns mean %lu ns (%u samples)", r.median_ns, r.mean_ns, r.samples);
   HV_INFO(boot, "ipi: round trip median %lu cycles mean %lu cycles (TSC %lu kHz)", r.median_cycles,
           r.mean_cycles, tsc_hz() / 1000);
-  power_off(ExitStatus::success);
+  return true;
 }
-
-}  // namespace
 
 bool run_smp_selftest(std::string_view which) {
   if (which == "ipi") selftest_ipi();

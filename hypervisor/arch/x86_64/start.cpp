@@ -137,6 +137,7 @@ extern "C" [[noreturn]] void hv_start64(std::uint32_t protocol, std::uint32_t ma
   smp_init(direct_map, acpi_tables, boot_info, cmdline);  // the other CPUs wait in ap_schedule_loop
 
   if (auto which = cmdline.value("selftest")) run_selftest(*which);
+  if (cmdline.flag("bench_ipi")) (void)report_ipi_round_trip();  // a benchmark's floor, same run
   if (boot_info.modules.empty()) {
     HV_INFO(boot, "no dom0 kernel among the boot modules: nothing to run, shutting down");
     power_off(ExitStatus::success);

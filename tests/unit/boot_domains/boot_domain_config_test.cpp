@@ -134,6 +134,18 @@ TEST(BootDomainConfig, BadSchedulerSettingsAreNamed) {
   EXPECT_EQ(error_field("domain cap=-1"), "cap");
 }
 
+TEST(BootDomainConfig, CpusIsAHardAffinityMask) {
+  EXPECT_EQ(parse_ok("domain").cpu_affinity, ~std::uint64_t{0});  // anywhere
+  EXPECT_EQ(parse_ok("domain cpus=1").cpu_affinity, 0b10u);
+  EXPECT_EQ(parse_ok("domain cpus=0,2,7").cpu_affinity, 0b10000101u);
+  EXPECT_EQ(error_field("domain cpus"), "cpus");
+  EXPECT_EQ(error_field("domain cpus="), "cpus");
+  EXPECT_EQ(error_field("domain cpus=8"), "cpus");
+  EXPECT_EQ(error_field("domain cpus=0,"), "cpus");
+  EXPECT_EQ(error_field("domain cpus=one"), "cpus");
+  EXPECT_EQ(error_field("domain cpus=0-3"), "cpus");
+}
+
 TEST(BootModulePlan, BadDomainKeepsItsNumberAndOthersRun) {
   BootModulePlan p = plan({"", "domain mem=bad", "domain"});
   ASSERT_EQ(p.domains.size(), 3u);
