@@ -5,9 +5,12 @@
 #include <pv/arch_x86_64.hpp>
 #include <pv/callback.hpp>
 #include <pv/hypercall.hpp>
+#include <pv/sched.hpp>
+#include <pv/shared_info.hpp>
 
 #include "console.hpp"
 #include "hypercall.hpp"
+#include "mm.hpp"
 
 extern "C" char guest_trap_entries[];
 extern "C" char guest_syscall_entry[];
@@ -70,6 +73,18 @@ long set_event_callback(TrapHandler handler) {
   set_trap_handler(kEventVector, handler);
   pv::callback_register cb{pv::CALLBACKTYPE_event, 0, 0, trap_entry(kEventVector)};
   return hypercall<pv::hypercall::callback_op>(pv::CALLBACKOP_register, reinterpret_cast<std::uint64_t>(&cb));
+}
+
+void block_until(const volatile unsigned& counter, unsigned target, unsigned max_wakeups) {
+  std::uint8_t& mask = mm::vcpu0().evtchn_upcall_mask;
+  for (unsigned wakeups = 0; counter < target; ++wakeups) {
+    if (wakeups > max_wakeups) fail("no event after %u wakeups (have %u, want %u)", wakeups, counter + 0, target);
+    __atomic_store_n(&mask, std::uint8_t{1}, __ATOMIC_SEQ_CST);
+    if (counter >= target) break;
+    const long rc = hypercall<pv::hypercall::sched_op>(pv::SCHEDOP_block, 0);
+    if (rc != 0) fail("sched_op(block) returned %ld", rc);
+  }
+  __atomic_store_n(&mask, std::uint8_t{0}, __ATOMIC_SEQ_CST);
 }
 
 }  // namespace guest

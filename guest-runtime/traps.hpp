@@ -54,6 +54,12 @@ void set_trap_handler(unsigned vector, TrapHandler handler);
 // CALLBACKTYPE_event); returns the hypercall's result.
 long set_event_callback(TrapHandler handler);
 
+// Blocks vCPU 0 until the event callback has raised `counter` to `target` (Linux's pattern:
+// mask, re-check, SCHEDOP_block, which unmasks and sleeps only if nothing is pending; the
+// event is delivered on the way out). Fails the guest after `max_wakeups` wake-ups without it.
+// Leaves upcalls unmasked.
+void block_until(const volatile unsigned& counter, unsigned target, unsigned max_wakeups);
+
 // A copy of the last delivery taken by the catch handler (expect_trap).
 struct TrapRecord {
   unsigned vector;

@@ -4,51 +4,21 @@
 // ratio to Xen, and writes a CSV. TSC cycles under TCG mean little alone: read the ratios.
 // Each figure is also given in ns, converted with the scale (tsc_to_system_mul, tsc_shift)
 // of the guest's own vcpu_time_info on that hypervisor: what the guest's clock would say.
-#include <unistd.h>
-
-#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
-#include <map>
-#include <regex>
 #include <sstream>
 
+#include "pv_bench_common.hpp"
 #include "qemu_machine.hpp"
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using namespace microxen::harness;
+using namespace microxen::bench;
 
 namespace {
-
-struct Figure {
-  std::uint64_t ops = 0, cycles = 0;
-  double per_op() const { return ops ? static_cast<double>(cycles) / static_cast<double>(ops) : 0; }
-};
-// The guest's pvclock scale: ns = ((cycles << shift) * mul) >> 32 (shift < 0: right).
-struct ClockScale {
-  std::uint32_t mul = 0;
-  int shift = 0;
-  double ns(double cycles) const { return cycles * mul / 4294967296.0 * std::ldexp(1.0, shift); }
-};
-
-struct Run {
-  std::map<std::string, Figure> figures;
-  ClockScale clock;
-};
-
-Run parse(const std::string& log) {
-  Run out;
-  std::regex re("BENCH name=(\\S+) ops=(\\d+) cycles=(\\d+)");
-  for (auto it = std::sregex_iterator(log.begin(), log.end(), re); it != std::sregex_iterator(); ++it)
-    out.figures[(*it)[1]] = Figure{std::stoull((*it)[2]), std::stoull((*it)[3])};
-  std::smatch m;
-  if (std::regex_search(log, m, std::regex("BENCH_CLOCK mul=(\\d+) shift=(-?\\d+)")))
-    out.clock = ClockScale{static_cast<std::uint32_t>(std::stoul(m[1])), std::stoi(m[2])};
-  return out;
-}
 
 Run run(MachineOptions opt, const std::string& what) {
   Machine m(opt);
@@ -60,14 +30,6 @@ Run run(MachineOptions opt, const std::string& what) {
   if (!done || log.find("RESULT: PASS") == std::string::npos)
     throw std::runtime_error(what + ": the benchmark guest did not pass\n" + m.log_tail(30));
   return parse(log);
-}
-
-std::string machine_line() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line, model = "unknown";
-  while (std::getline(in, line))
-    if (line.rfind("model name", 0) == 0) { model = line.substr(line.find(':') + 2); break; }
-  return "host cpu=\"" + model + "\" cpus=" + std::to_string(sysconf(_SC_NPROCESSORS_ONLN));
 }
 
 }  // namespace

@@ -45,22 +45,6 @@ void expect_rc(const char* what, long got, long want) {
   if (got != want) guest::fail("%s returned %ld, expected %ld", what, got, want);
 }
 
-void set_upcall_mask(bool masked) {
-  __atomic_store_n(&guest::mm::vcpu0().evtchn_upcall_mask, std::uint8_t{masked}, __ATOMIC_SEQ_CST);
-}
-
-// Linux's pattern: mask, re-check, then block (which unmasks and sleeps only if nothing is
-// pending); the event is delivered on the way out of the block.
-void wait_for(unsigned count) {
-  for (unsigned spins = 0; received < count; ++spins) {
-    if (spins > 1000) guest::fail("no event after %u wakeups (have %u, want %u)", spins, received + 0, count);
-    set_upcall_mask(true);
-    if (received >= count) break;
-    expect_rc("sched_op(block)", hypercall<hc::sched_op>(pv::SCHEDOP_block, 0), 0);
-  }
-  set_upcall_mask(false);
-}
-
 void send() {
   pv::evtchn_send s{kPort};
   expect_rc("send", evtchn_op(pv::EVTCHNOP_send, &s), 0);
@@ -86,7 +70,7 @@ void run_dom0() {
   guest::print("dom0: bound port %u to d1 port %u\n", b.local_port, a.port);
   for (unsigned i = 1; i <= kRoundTrips; ++i) {
     send();
-    wait_for(i);
+    guest::block_until(received, i, 1000);
   }
   guest::print("dom0: %u round trips\n", kRoundTrips);
   // d1 sent once more and closed its end before we ran again: our port waits for d1 anew.
@@ -103,7 +87,7 @@ void run_d1() {
   if (s.status != pv::EVTCHNSTAT_interdomain || s.u.interdomain.dom != 0 || s.u.interdomain.port != kPort)
     guest::fail("port %u: status %u dom %u port %u", kPort, s.status, s.u.interdomain.dom, s.u.interdomain.port);
   for (unsigned i = 1; i <= kRoundTrips; ++i) {
-    wait_for(i);
+    guest::block_until(received, i, 1000);
     send();
   }
   send();  // in flight when we close
