@@ -17,10 +17,14 @@ using namespace microxen::harness;
 const fs::path kGuests = MICROXEN_GUEST_DIR;
 
 // 100 round trips with block/wake, then d1 closes its end with an event in flight; both print
-// PASS, the machine exits cleanly and neither domain leaks a frame.
-TEST(EventChannels, TwoDomainPingPongAndCloseInFlight) {
-  fs::path dir = fresh_directory(fs::path(MICROXEN_TEST_RUNS) / "EventChannels.PingPong");
+// PASS, the machine exits cleanly and neither domain leaks a frame. On 1, 2 and 4 pCPUs (with
+// several, the two domains run in parallel and every event crosses pCPUs by IPI).
+class EventChannels : public testing::TestWithParam<unsigned> {};
+
+TEST_P(EventChannels, TwoDomainPingPongAndCloseInFlight) {
+  fs::path dir = fresh_directory(fs::path(MICROXEN_TEST_RUNS) / ("EventChannels.PingPong" + std::to_string(GetParam())));
   MachineOptions opt;
+  opt.cpus = GetParam();
   opt.iso = make_grub_iso(MICROXEN_HYPERVISOR_ELF, "debug_exit=0xf4",
                           {{kGuests / "evtchn_pingpong.elf", "ping"},
                            {kGuests / "evtchn_pingpong.elf", "domain name=pong mem=32M console_io -- pong"}},
@@ -35,5 +39,9 @@ TEST(EventChannels, TwoDomainPingPongAndCloseInFlight) {
   EXPECT_NE(log.find("d1 destroyed: all its frames are free again"), std::string::npos) << m.log_tail(80);
   EXPECT_NE(log.find("d0 destroyed: all its frames are free again"), std::string::npos) << m.log_tail(80);
 }
+
+std::string pcpus_name(const testing::TestParamInfo<unsigned>& p) { return std::to_string(p.param) + "cpus"; }
+
+INSTANTIATE_TEST_SUITE_P(Pcpus, EventChannels, testing::Values(1u, 2u, 4u), pcpus_name);
 
 }  // namespace

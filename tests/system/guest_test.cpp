@@ -41,11 +41,13 @@ const GuestCase kGuests[] = {
     {"ldt", "", true},
     {"evtchn", "", true},
     {"timer", "", true},
+    {"timer", "", true, "", 4, "", false},  // its timers on a machine whose other pCPUs idle and steal
     {"nmi", "", true},
     {"debugreg", "", true},
     {"balloon", "", true, "dom0_mem=64M,max:64M"},  // a dom0 max_pages it can reach
     {"smp", "", true, "dom0_max_vcpus=4", 2, "dom0_max_vcpus=4"},  // 4 vCPUs on 2 pCPUs
     {"smp", "", true, "dom0_max_vcpus=4", 4, "dom0_max_vcpus=4", false},  // one pCPU each
+    {"evtchn", "", true, "", 2, "", false},
 };
 
 const fs::path kXen = MICROXEN_XEN_BINARY;
