@@ -56,6 +56,21 @@ inline std::uint64_t system_time_at(const pv::vcpu_time_info& r, std::uint64_t t
   return r.system_time + scale_delta(tsc - r.tsc_timestamp, r.tsc_to_system_mul, r.tsc_shift);
 }
 
+// System time now from `shared` (Linux's pvclock_clocksource_read): the TSC is read after the
+// record is copied (lfence: not before it), and the copy is used only if the record did not
+// change meanwhile. A TSC read before the copy could precede the tsc_timestamp of a record the
+// hypervisor rewrote in between (microxen does so on every timer interrupt that lands in the
+// guest): tsc - tsc_timestamp would wrap and the time leap ~2^64 cycles ahead.
+inline std::uint64_t now(const pv::vcpu_time_info& shared) {
+  for (;;) {
+    const Snapshot s = read_record(shared);
+    std::uint32_t lo, hi;
+    asm volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi)::"memory");
+    if (__atomic_load_n(&shared.version, __ATOMIC_ACQUIRE) == s.record.version)
+      return system_time_at(s.record, (std::uint64_t{hi} << 32) | lo);
+  }
+}
+
 // Linux's pvclock_tsc_khz (what xen_tsc_khz gives the kernel at boot).
 inline std::uint64_t tsc_khz(const pv::vcpu_time_info& r) {
   std::uint64_t khz = (std::uint64_t{1000000} << 32) / r.tsc_to_system_mul;

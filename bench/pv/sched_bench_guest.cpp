@@ -43,12 +43,7 @@ std::uint64_t rdtsc_ordered() {
   return (std::uint64_t{hi} << 32) | lo;
 }
 
-// System time now: the record first, then the TSC (a record published after the TSC read
-// would put now before its timestamp).
-std::uint64_t now_ns() {
-  const pv::vcpu_time_info r = guest::pvclock::read_record(guest::mm::vcpu0().time).record;
-  return guest::pvclock::system_time_at(r, rdtsc_ordered());
-}
+std::uint64_t now_ns() { return guest::pvclock::now(guest::mm::vcpu0().time); }
 
 bool take_pending(std::uint32_t port) {
   const std::uint64_t bit = std::uint64_t{1} << (port % 64);

@@ -15,10 +15,6 @@ using guest::pvclock::system_time_at;
 
 constexpr std::uint64_t kNsPerSec = 1'000'000'000;
 
-std::uint64_t now_ns(const pv::vcpu_time_info& shared) {
-  return system_time_at(read_record(shared).record, rdtsc());
-}
-
 void check_record(const pv::vcpu_time_info& r) {
   guest::print("vcpu_time_info: version %u tsc_timestamp %lu system_time %lu mul %#x shift %d "
                "flags %#x\n",
@@ -41,7 +37,7 @@ void check_record(const pv::vcpu_time_info& r) {
 // Reads the clock for `span_ns` of its own time: never backwards, and in step with the TSC.
 void check_monotonic(const pv::vcpu_time_info& shared, std::uint64_t span_ns) {
   std::uint64_t start_tsc = rdtsc();
-  std::uint64_t start = now_ns(shared);
+  std::uint64_t start = guest::pvclock::now(shared);
   std::uint64_t last = start, reads = 0, updates = 0;
   std::uint32_t last_version = read_record(shared).record.version;
   while (last - start < span_ns) {
@@ -56,7 +52,7 @@ void check_monotonic(const pv::vcpu_time_info& shared, std::uint64_t span_ns) {
   std::uint64_t tsc_elapsed = rdtsc() - start_tsc;
   std::uint64_t khz = guest::pvclock::tsc_khz(read_record(shared).record);
   std::uint64_t expected_ns = tsc_elapsed * 1'000'000 / khz;
-  std::uint64_t elapsed_ns = now_ns(shared) - start;
+  std::uint64_t elapsed_ns = guest::pvclock::now(shared) - start;
   guest::print("%lu reads over %lu ns (%lu record updates seen); TSC says %lu ns\n", reads,
                elapsed_ns, updates, expected_ns);
   // Same TSC, same scale: they agree to well within 1% (the khz rounding is far smaller).
@@ -75,7 +71,7 @@ void check_wallclock(const pv::shared_info& si, const pv::vcpu_time_info& time) 
     nsec = v.wc_nsec;
     asm volatile("" ::: "memory");
   } while ((version & 1) || version != v.wc_version);
-  std::uint64_t now = sec + (nsec + now_ns(time)) / kNsPerSec;
+  std::uint64_t now = sec + (nsec + guest::pvclock::now(time)) / kNsPerSec;
   std::uint64_t days = now / 86400;
   guest::print("wallclock: version %u boot %lu.%09u s, now %lu s since 1970 (day %lu, %02lu:%02lu "
                "UTC)\n",

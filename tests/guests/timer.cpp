@@ -30,21 +30,7 @@ std::uint32_t timer_port = 0;
 volatile unsigned timer_events = 0;       // callbacks that found the timer port pending
 volatile std::uint64_t last_event_ns = 0;  // pvclock time seen in the latest such callback
 
-// The TSC is read after the record is copied and the copy is used only if the record did not
-// change meanwhile (Linux's pvclock_clocksource_read). A TSC read before the copy could
-// precede the tsc_timestamp of a record the hypervisor rewrote in between (microxen does so
-// on every timer interrupt): tsc - tsc_timestamp would wrap, and the time leap ~2^64 cycles.
-std::uint64_t now_ns() {
-  const pv::vcpu_time_info& shared = guest::mm::vcpu0().time;
-  for (;;) {
-    const guest::pvclock::Snapshot s = guest::pvclock::read_record(shared);
-    asm volatile("lfence" ::: "memory");  // Linux's rdtsc_ordered: not before the copy
-    const std::uint64_t tsc = guest::pvclock::rdtsc();
-    asm volatile("" ::: "memory");
-    if (__atomic_load_n(&shared.version, __ATOMIC_ACQUIRE) == s.record.version)
-      return guest::pvclock::system_time_at(s.record, tsc);
-  }
-}
+std::uint64_t now_ns() { return guest::pvclock::now(guest::mm::vcpu0().time); }
 
 bool port_pending(std::uint32_t port) {
   return (__atomic_load_n(&guest::mm::shared_info().evtchn_pending[port / 64], __ATOMIC_ACQUIRE) >>
