@@ -165,10 +165,11 @@ void switch_out(CpuInfo& info, Vcpu& v, std::uint64_t now) {
   }
 }
 
-// Arms this CPU's scheduling decision: the slice ends at `slice_end` (the timer interrupt
-// then asks for a new decision).
+// Arms this CPU's scheduling decision: when the slice ends the timer interrupt asks for a new
+// one. An idle CPU gets a slice too, so it wakes at the next accounting to look for work to
+// steal (the scheduler's contract).
 void set_slice(std::uint64_t now, const Scheduler::Decision& d) {
-  state().cpus[this_cpu()].slice_end = d.next != nullptr ? now + d.slice_ns : kNoDeadline;
+  state().cpus[this_cpu()].slice_end = now + d.slice_ns;
   rearm_cpu_timer();
 }
 
