@@ -227,6 +227,7 @@ void ap_schedule_loop() {
 
 void run_vcpu(Vcpu& vcpu) {
   CpuInfo* info = get_cpu_info();
+  HV_ASSERT(hv_lock_held());  // released below, as the guest is entered
   HV_ASSERT(vcpu.mm.guest_table != 0);
   HV_ASSERT(running_cpu(vcpu) == kSchedNoCpu);
   info->current = &vcpu;
