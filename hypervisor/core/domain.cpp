@@ -17,9 +17,10 @@ pv::vcpu_info* Vcpu::info() const {
 }
 
 void Domain::shutdown(std::uint32_t reason) {
-  if (state_ != DomainState::running) return;
-  state_ = DomainState::shutdown;
-  shutdown_reason_ = reason;
+  std::uint32_t none = kNoReason;
+  if (reason == kNoReason || !shutdown_reason_.compare_exchange_strong(none, reason)) return;
+  DomainState running = DomainState::running;
+  state_.compare_exchange_strong(running, DomainState::shutdown, std::memory_order_release);
 }
 
 bool Domain::add_vcpu(Vcpu& vcpu) {

@@ -1,7 +1,15 @@
 // Domain and Vcpu: the hypervisor's guests. A domain owns vCPUs and (through the frame
 // table) memory; its state only moves forward: running -> shut down -> dying -> dead.
 // Guests never see these objects, only their own ids and the effects of hypercalls.
+//
+// Locking (core/spinlock.hpp has the order): a vCPU's own context (regs, pv, mm, runstate,
+// placed vcpu_info, ...) is written by the CPU running it, or, while it has never run (not
+// yet initialised), by a sibling's hypercall under the domain lock. `state`, `nmi_pending`
+// and the domain's shutdown state are atomic: any CPU may wake a vCPU, raise its NMI or crash
+// its domain. `timers` belong to the timer locks, `sched` to the scheduler locks, a domain's
+// `events` to its event lock, `memory` to the memory lock; the rest of Domain to its lock.
 #pragma once
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <pv/types.hpp>
@@ -12,6 +20,7 @@
 #include "mm_platform.hpp"
 #include "runstate.hpp"
 #include "scheduler.hpp"
+#include "spinlock.hpp"
 #include "timer.hpp"
 
 namespace pv {
@@ -73,7 +82,9 @@ class Vcpu {
   unsigned id() const { return id_; }
 
   GuestRegisters regs{};       // saved state while not running on a CPU
-  VcpuState state = VcpuState::offline;
+  // offline <-> runnable (VCPUOP_up/down, under the domain lock), runnable -> blocked (the
+  // vCPU itself), blocked -> runnable (any waker: wake_from_blocked, so one wake-up wins).
+  std::atomic<VcpuState> state{VcpuState::offline};
   // Xen's v->is_initialised: the builder (vCPU 0) or VCPUOP_initialise gave it a context;
   // only then may VCPUOP_up bring it online, and a second VCPUOP_initialise is refused.
   bool initialised = false;
@@ -88,7 +99,7 @@ class Vcpu {
   // Virtual NMI (core/nmi): VCPUOP_send_nmi sets nmi_pending; delivery sets the NMI bit
   // of async_exception_mask and keeps the previous mask for HYPERVISOR_iret (Xen's
   // arch.nmi_pending, async_exception_mask, async_exception_state(VCPU_TRAP_NMI).old_mask).
-  bool nmi_pending = false;
+  std::atomic<bool> nmi_pending{false};
   std::uint8_t async_exception_mask = 0, nmi_old_mask = 0;
   VcpuRunstate runstate;               // running/runnable/blocked/offline accounting
   std::uint64_t time_area = 0;         // VCPUOP_register_vcpu_time_memory_area (guest VA; 0: none)
@@ -104,6 +115,11 @@ class Vcpu {
   pv::vcpu_info* info() const;
 
   bool runnable() const;
+  // blocked -> runnable, atomically: true for the one caller that made the change.
+  bool wake_from_blocked() {
+    VcpuState blocked = VcpuState::blocked;
+    return state.compare_exchange_strong(blocked, VcpuState::runnable);
+  }
 
  private:
   Domain& domain_;
@@ -122,12 +138,21 @@ class Domain {
   }
   pv::domid_t id() const { return memory.domid; }
   bool privileged() const { return memory.privileged; }
-  DomainState state() const { return state_; }
-  std::uint32_t shutdown_reason() const { return shutdown_reason_; }
+  DomainState state() const { return state_.load(std::memory_order_acquire); }
+  std::uint32_t shutdown_reason() const {
+    const std::uint32_t r = shutdown_reason_.load(std::memory_order_acquire);
+    return r == kNoReason ? 0 : r;
+  }
 
-  // Records a shutdown request (SCHEDOP_shutdown); the first reason wins, as in Xen.
+  // Records a shutdown request (SCHEDOP_shutdown, a crash); the first reason wins, as in
+  // Xen, also when CPUs race.
   void shutdown(std::uint32_t reason);
-  bool is_shut_down() const { return state_ != DomainState::running; }
+  bool is_shut_down() const { return state() != DomainState::running; }
+
+  // The domain lock (level 1 of the lock order): the domain's own state below and its vCPUs'
+  // contexts for its sibling vCPUs' hypercalls. Held while a trap or hypercall of one of its
+  // vCPUs is handled; never with another domain's.
+  SpinLock lock;
 
   // Adds a vCPU stored by the caller; false when full.
   [[nodiscard]] bool add_vcpu(Vcpu& vcpu);
@@ -154,8 +179,9 @@ class Domain {
   SchedDomain sched;                       // weight, cap, credit accounting (core/scheduler)
 
  private:
-  DomainState state_ = DomainState::running;
-  std::uint32_t shutdown_reason_ = 0;
+  static constexpr std::uint32_t kNoReason = ~0u;
+  std::atomic<DomainState> state_{DomainState::running};
+  std::atomic<std::uint32_t> shutdown_reason_{kNoReason};
   Vcpu* vcpus_[kMaxVcpus] = {};
   unsigned vcpu_count_ = 0;
 };

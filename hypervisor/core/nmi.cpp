@@ -9,15 +9,14 @@
 namespace hv {
 
 void raise_nmi(Vcpu& target) {
-  if (target.nmi_pending) return;  // Xen: test_and_set_bool, kick only on the first
-  target.nmi_pending = true;
+  if (target.nmi_pending.exchange(true)) return;  // Xen: test_and_set_bool, kick only on the first
   kick_vcpu(target);  // Xen's vcpu_kick: a blocked or polling target wakes up, a running one looks
 }
 
 bool deliver_pending_nmi(HypercallContext& ctx) {
   Vcpu& v = ctx.vcpu;
-  if (!v.nmi_pending || (v.async_exception_mask & kAsyncTrapNmi) != 0) return false;
-  v.nmi_pending = false;
+  if (!v.nmi_pending.load() || (v.async_exception_mask & kAsyncTrapNmi) != 0) return false;
+  v.nmi_pending.store(false);
   const GuestEntry& entry = v.pv.traps[2];
   if (entry.address == 0) {
     // Xen's pv_inject_event on a null trap bounce: logged, and the NMI is gone.

@@ -1,14 +1,29 @@
-// spinlock: a ticket lock, portable and header-only. CPUs get the lock in the order they
-// asked for it (FIFO), so no CPU can be starved by faster neighbours. The wait loop calls
-// Relax::relax(): the arch's policy executes `pause` and performs the TLB-flush requests
-// other CPUs posted to this one (see arch ipi.hpp), because a waiter has interrupts off and
-// the holder may itself be waiting for that flush; hosted tests pass their own policy.
+// spinlock: the hypervisor's one lock type, portable and header-only, plus the lock order
+// every lock in the hypervisor follows.
 //
-// Lock order convention (write each lock's place in it beside its declaration):
-//  1. a hypervisor-wide lock, where one is used, is the outermost;
-//  2. per-object locks inside it, coarse before fine: domain, then vCPU, then the frame
-//     table, then event channels, then timer queues;
-//  3. a leaf lock (log, console ring) is taken last and never while waiting for another CPU.
+// A CPU waiting for a lock has interrupts off, so the wait loop calls the relax hook the arch
+// installs (set_spin_relax): `pause`, and the TLB-flush requests other CPUs posted to this one,
+// because the holder may itself be waiting for that flush. Hosted tests keep the default
+// (`pause`) or install their own.
+//
+// It is a test-and-test-and-set lock, not a FIFO ticket lock, on purpose: whichever CPU is
+// running when the lock is free gets it. A ticket handed to a CPU that is not running at that
+// moment stalls every CPU behind it, and that is the normal case where CPUs are threads of a
+// host (QEMU's TCG with more CPUs than host cores, or a hypervisor below us): measured, the
+// 4-vCPU smp guest on 4 TCG CPUs over 2 host cores took minutes with tickets and seconds
+// without. Critical sections are short, so starvation is not seen in practice.
+//
+// Lock order (a CPU takes locks only in this order; each lock's comment names its level):
+//  1. domain lock (Domain::lock): one domain's own state; held while a trap or hypercall of
+//     one of its vCPUs is handled. Never two at once.
+//  2. memory lock (the frame table, frame allocator and M2P: hypervisor-wide, because frames
+//     are referenced across domains).
+//  3. event locks (EventChannels::lock, one per domain): ports and poll state. Two only as
+//     a pair taken together in domid order (lock_pair).
+//  4. scheduler locks, one per pCPU (its run queue and the scheduling state of the vCPUs
+//     assigned to it). Two only in pCPU order, or by try_lock.
+//  5. timer locks, one per pCPU (its timer queue). Two only in pCPU order, or by try_lock.
+//  6. leaf locks (the console/log, a scheduler's accounting list): nothing is taken inside.
 // Locks are taken with interrupts off, never from an interrupt handler that can interrupt
 // their holder, never held across a return to a guest, and never taken twice (not recursive).
 #pragma once
@@ -17,58 +32,55 @@
 
 namespace hv {
 
-// The relax policy of a busy-wait: `pause` tells the CPU (and its hyperthread sibling) that
-// this is a spin loop, and costs nothing where the instruction does not exist.
-struct PauseRelax {
-  static void relax() {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
-  }
-};
+// The wait loop's body (default: `pause`). Installed once by the arch before the second CPU
+// starts.
+using SpinRelaxFn = void (*)();
+void set_spin_relax(SpinRelaxFn fn);
+void spin_relax();
 
-template <typename Relax>
-class TicketLock {
+class SpinLock {
  public:
-  constexpr TicketLock() = default;
-  TicketLock(const TicketLock&) = delete;
-  TicketLock& operator=(const TicketLock&) = delete;
+  constexpr SpinLock() = default;
+  SpinLock(const SpinLock&) = delete;
+  SpinLock& operator=(const SpinLock&) = delete;
 
   void lock() {
-    // fetch_add hands out tickets in order; the acquire load pairs with unlock's release
-    // store, so everything the previous holder wrote is visible to the next.
-    const std::uint32_t ticket = next_.fetch_add(1, std::memory_order_relaxed);
-    while (owner_.load(std::memory_order_acquire) != ticket) Relax::relax();
+    // Test before exchanging: waiters spin on a shared cache line instead of bouncing it.
+    while (locked_.load(std::memory_order_relaxed) || locked_.exchange(true, std::memory_order_acquire))
+      spin_relax();
   }
-
-  // Takes the lock only if nobody holds it or waits for it.
   bool try_lock() {
-    std::uint32_t owner = owner_.load(std::memory_order_acquire);
-    return next_.compare_exchange_strong(owner, owner + 1, std::memory_order_acquire,
-                                         std::memory_order_relaxed);
+    return !locked_.load(std::memory_order_relaxed) && !locked_.exchange(true, std::memory_order_acquire);
   }
-
-  void unlock() {
-    // Only the holder writes owner_, so a plain increment published with release suffices.
-    owner_.store(owner_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
-  }
-
-  // Whether some CPU holds the lock (for assertions; says nothing about which).
-  bool held() const {
-    return next_.load(std::memory_order_relaxed) != owner_.load(std::memory_order_relaxed);
-  }
-
-  // CPUs queued behind the holder (a snapshot, for tests and statistics).
-  std::uint32_t waiters() const {
-    const std::uint32_t queued = next_.load(std::memory_order_relaxed) - owner_.load(std::memory_order_relaxed);
-    return queued == 0 ? 0 : queued - 1;
-  }
+  void unlock() { locked_.store(false, std::memory_order_release); }
+  // Whether some CPU holds it (for assertions; says nothing about which).
+  bool held() const { return locked_.load(std::memory_order_relaxed); }
 
  private:
-  // Separate words: waiters spin reading owner_ while newcomers write next_. 32-bit tickets
-  // wrap harmlessly (only equality is ever tested).
-  std::atomic<std::uint32_t> next_{0};
-  std::atomic<std::uint32_t> owner_{0};
+  std::atomic<bool> locked_{false};
 };
+
+// Holds a lock for a scope.
+class LockGuard {
+ public:
+  explicit LockGuard(SpinLock& l) : lock_(l) { lock_.lock(); }
+  ~LockGuard() { lock_.unlock(); }
+  LockGuard(const LockGuard&) = delete;
+  LockGuard& operator=(const LockGuard&) = delete;
+
+ private:
+  SpinLock& lock_;
+};
+
+// Two locks of the same level, taken in the level's order: `first` is the one that comes
+// first (lower domid, lower pCPU); the same lock twice is taken once.
+inline void lock_pair(SpinLock& first, SpinLock& second) {
+  first.lock();
+  if (&second != &first) second.lock();
+}
+inline void unlock_pair(SpinLock& first, SpinLock& second) {
+  if (&second != &first) second.unlock();
+  first.unlock();
+}
 
 }  // namespace hv

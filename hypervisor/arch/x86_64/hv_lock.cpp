@@ -14,15 +14,9 @@ constinit void* last_site = nullptr;  // who took it (reported if a CPU takes it
 
 }  // namespace
 
-// Taken with try_lock in a loop, never by queueing a ticket: whichever CPU is running when
-// the lock is free gets it. FIFO hand-off stalls every CPU whenever the next ticket belongs to
-// a CPU that is not running at that moment, which is the normal case for CPUs that are
-// threads of a host (QEMU's TCG with more vCPUs than host cores, or a hypervisor below us):
-// measured, the 4-vCPU smp guest on 4 TCG CPUs over 2 host cores took minutes with tickets
-// and 9 s this way.
 void hv_lock() {
   if (holder == this_cpu()) HV_PANIC("hv_lock: CPU %u takes it twice (first from %p, now from %p)", this_cpu(), last_site, __builtin_return_address(0));
-  while (!hypervisor_lock.try_lock()) IpiRelax::relax();
+  hypervisor_lock.lock();
   holder = this_cpu();
   last_site = __builtin_return_address(0);
 }

@@ -43,10 +43,10 @@ struct IpiRoundTrip {
 };
 bool measure_ipi_round_trip(unsigned target, unsigned samples, IpiRoundTrip& out);
 
-// The hypervisor's spin-lock wait: pause, and serve flush requests (see above).
+// The hypervisor's spin-lock wait: pause, and serve flush requests (see above); installed
+// as every SpinLock's relax hook (core/spinlock.hpp).
 struct IpiRelax {
   static void relax();
 };
-using SpinLock = TicketLock<IpiRelax>;
 
 }  // namespace hv::x86

@@ -9,6 +9,7 @@
 #include "context.hpp"
 #include "cpu.hpp"
 #include "hv_lock.hpp"
+#include "ipi.hpp"
 #include "boot_domains.hpp"
 #include "io.hpp"
 #include "layout.hpp"
@@ -134,6 +135,7 @@ extern "C" [[noreturn]] void hv_start64(std::uint32_t protocol, std::uint32_t ma
   power_init(report_acpi(boot_info, acpi_tables), static_cast<std::uint16_t>(debug_port.value_or(0)));
   time_init(direct_map, boot_info);
   timer_init();  // the local APIC timer, calibrated against the TSC
+  set_spin_relax(IpiRelax::relax);  // before a second CPU can contend for a lock
   smp_init(direct_map, acpi_tables, boot_info, cmdline);  // the other CPUs wait in ap_schedule_loop
 
   if (auto which = cmdline.value("selftest")) run_selftest(*which);

@@ -1,10 +1,9 @@
-// spinlock_test: the ticket lock under real contention (std::threads): mutual exclusion
-// (no lost updates), try_lock and held() semantics, FIFO hand-over, and that waiting calls
-// the relax policy.
+// spinlock_test: the spin lock under real contention (std::threads): mutual exclusion (no
+// lost updates), try_lock and held() semantics, that waiting calls the relax hook, and
+// lock_pair's order and same-lock case.
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <chrono>
 #include <thread>
 #include <vector>
 
@@ -12,39 +11,30 @@
 
 namespace {
 
-// Yields instead of spinning: the test machine may have fewer cores than threads, and a
-// ticket lock whose next owner is descheduled makes everyone wait for it.
-struct YieldRelax {
-  static inline std::atomic<std::uint64_t> calls{0};
-  static void relax() {
-    calls.fetch_add(1, std::memory_order_relaxed);
-    std::this_thread::yield();
-  }
-};
-using Lock = hv::TicketLock<YieldRelax>;
-
-// Waits (bounded) until `lock` has `n` waiters queued.
-bool wait_for_waiters(const Lock& lock, std::uint32_t n) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (lock.waiters() != n) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::yield();
-  }
-  return true;
+// Yields instead of spinning: the test machine may have fewer cores than threads.
+std::atomic<std::uint64_t> relax_calls{0};
+void yield_relax() {
+  relax_calls.fetch_add(1, std::memory_order_relaxed);
+  std::this_thread::yield();
 }
 
-TEST(SpinLock, CountsAreExactUnderContention) {
-  Lock lock;
+class SpinLockTest : public ::testing::Test {
+ protected:
+  void SetUp() override { hv::set_spin_relax(yield_relax); }
+  void TearDown() override { hv::set_spin_relax(nullptr); }
+};
+
+TEST_F(SpinLockTest, CountsAreExactUnderContention) {
+  hv::SpinLock lock;
   std::uint64_t counter = 0;  // deliberately not atomic: the lock must protect it
   constexpr int kThreads = 4, kIterations = 20000;
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t)
     threads.emplace_back([&] {
       for (int i = 0; i < kIterations; ++i) {
-        lock.lock();
+        hv::LockGuard guard(lock);
         std::uint64_t v = counter;
         counter = v + 1;
-        lock.unlock();
       }
     });
   for (auto& t : threads) t.join();
@@ -52,8 +42,8 @@ TEST(SpinLock, CountsAreExactUnderContention) {
   EXPECT_FALSE(lock.held());
 }
 
-TEST(SpinLock, TryLockAndHeld) {
-  hv::TicketLock<hv::PauseRelax> lock;
+TEST_F(SpinLockTest, TryLockAndHeld) {
+  hv::SpinLock lock;
   EXPECT_FALSE(lock.held());
   ASSERT_TRUE(lock.try_lock());
   EXPECT_TRUE(lock.held());
@@ -67,28 +57,52 @@ TEST(SpinLock, TryLockAndHeld) {
   lock.unlock();
 }
 
-TEST(SpinLock, WaitersAreServedInArrivalOrder) {
-  Lock lock;
+TEST_F(SpinLockTest, WaiterSpinsThroughTheRelaxHookUntilReleased) {
+  hv::SpinLock lock;
   lock.lock();
-  std::vector<int> order;
-  std::vector<std::thread> threads;
-  constexpr int kWaiters = 4;
-  for (int i = 0; i < kWaiters; ++i) {
-    threads.emplace_back([&, i] {
-      lock.lock();
-      order.push_back(i);
-      lock.unlock();
-    });
-    // Each thread has taken its ticket before the next one starts.
-    ASSERT_TRUE(wait_for_waiters(lock, static_cast<std::uint32_t>(i + 1)));
-  }
-  EXPECT_FALSE(lock.try_lock());  // waiters queued: try_lock must not jump the queue
-  const std::uint64_t relaxed_before = YieldRelax::calls.load();
+  const std::uint64_t before = relax_calls.load();
+  std::atomic<bool> got{false};
+  std::thread waiter([&] {
+    lock.lock();
+    got.store(true);
+    lock.unlock();
+  });
+  while (relax_calls.load() == before) std::this_thread::yield();
+  EXPECT_FALSE(got.load());
   lock.unlock();
+  waiter.join();
+  EXPECT_TRUE(got.load());
+}
+
+TEST_F(SpinLockTest, PairTakesBothAndTheSameLockOnce) {
+  hv::SpinLock a, b;
+  hv::lock_pair(a, b);
+  EXPECT_TRUE(a.held());
+  EXPECT_TRUE(b.held());
+  hv::unlock_pair(a, b);
+  EXPECT_FALSE(a.held() || b.held());
+  hv::lock_pair(a, a);  // a self-pair (a channel to yourself) must not deadlock
+  EXPECT_TRUE(a.held());
+  hv::unlock_pair(a, a);
+  EXPECT_FALSE(a.held());
+}
+
+// Two threads taking the same two locks as pairs from opposite ends never deadlock when
+// both name them in the level's order.
+TEST_F(SpinLockTest, PairsInOrderDoNotDeadlock) {
+  hv::SpinLock low, high;
+  std::uint64_t counter = 0;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 2; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 20000; ++i) {
+        hv::lock_pair(low, high);
+        ++counter;
+        hv::unlock_pair(low, high);
+      }
+    });
   for (auto& t : threads) t.join();
-  EXPECT_EQ(order, (std::vector<int>{0, 1, 2, 3}));
-  EXPECT_GT(relaxed_before, 0u) << "waiters must spin through the relax policy";
-  EXPECT_FALSE(lock.held());
+  EXPECT_EQ(counter, 40000u);
 }
 
 }  // namespace
