@@ -3,6 +3,9 @@
 
 #include <pv/errno.hpp>
 #include <pv/hypercall.hpp>
+#include <pv/vcpu.hpp>
+
+#include "mm_ops.hpp"
 
 namespace hv {
 namespace {
@@ -42,9 +45,33 @@ constexpr HypercallTable kTable;
 
 }  // namespace
 
+// A multicall is not one: each of its entries comes through dispatch_hypercall and decides
+// for itself.
+bool needs_memory_lock(std::uint64_t number, const HypercallArgs& args) {
+  switch (number) {
+    case pv::hypercall::mmu_update:
+    case pv::hypercall::mmuext_op:
+    case pv::hypercall::update_va_mapping:
+    case pv::hypercall::update_va_mapping_otherdomain:
+    case pv::hypercall::memory_op:
+    case pv::hypercall::set_gdt:
+    case pv::hypercall::update_descriptor:
+    case pv::hypercall::vm_assist:
+      return true;
+    case pv::hypercall::vcpu_op:  // the two that take frame references
+      return args.a1 == pv::VCPUOP_initialise || args.a1 == pv::VCPUOP_register_vcpu_info;
+    default:
+      return false;
+  }
+}
+
 long dispatch_hypercall(HypercallContext& ctx, std::uint64_t number, const HypercallArgs& args) {
   if (number >= sizeof kTable.handlers / sizeof kTable.handlers[0] || kTable.handlers[number] == nullptr)
     return -pv::XEN_ENOSYS;
+  if (ctx.mm != nullptr && needs_memory_lock(number, args)) {
+    LockGuard guard(ctx.mm->lock());
+    return kTable.handlers[number](ctx, args);
+  }
   return kTable.handlers[number](ctx, args);
 }
 

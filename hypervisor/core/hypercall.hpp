@@ -61,7 +61,10 @@ struct HypercallArgs {
 
 using HypercallHandler = long (*)(HypercallContext&, const HypercallArgs&);
 
+// Runs the handler; the memory hypercalls (needs_memory_lock) with the memory lock held
+// (MmOps::lock). The caller holds the calling vCPU's domain lock.
 long dispatch_hypercall(HypercallContext& ctx, std::uint64_t number, const HypercallArgs& args);
+bool needs_memory_lock(std::uint64_t number, const HypercallArgs& args);
 
 // Handlers, one file per ABI area (hc_<area>.cpp).
 long do_console_io(HypercallContext& ctx, const HypercallArgs& args);

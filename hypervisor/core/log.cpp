@@ -5,6 +5,7 @@
 #include <cstdarg>
 
 #include "format.hpp"  // freestanding/
+#include "spinlock.hpp"
 
 namespace hv {
 namespace {
@@ -19,6 +20,9 @@ struct LogState {
   int (*context)(char*, std::size_t) = nullptr;
 };
 constinit LogState state;
+// A leaf lock (spinlock.hpp, level 6): CPUs log concurrently, and a line must reach each
+// sink whole, not interleaved with another CPU's.
+constinit SpinLock output_lock;
 
 }  // namespace
 
@@ -54,6 +58,7 @@ void log_message(Level level, Category, const char* fmt, ...) {
     line[end - 3] = line[end - 2] = line[end - 1] = '.';
   }
   line[end++] = '\n';
+  LockGuard guard(output_lock);
   for (std::size_t i = 0; i < state.sink_count; ++i) state.sinks[i](line, end);
 }
 
@@ -61,6 +66,7 @@ void log_raw(const char* prefix, const char* text, std::size_t length) {
   std::size_t prefix_len = 0;
   while (prefix[prefix_len] != 0) ++prefix_len;
   std::size_t start = 0;
+  LockGuard guard(output_lock);
   for (std::size_t i = 0; i < length; ++i) {
     if (text[i] != '\n' && i + 1 != length) continue;
     for (std::size_t s = 0; s < state.sink_count; ++s) {

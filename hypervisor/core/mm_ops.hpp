@@ -12,6 +12,7 @@
 #include "pv/errno.hpp"
 #include "pv/mmu.hpp"
 #include "result.hpp"
+#include "spinlock.hpp"
 #include "x86_decode.hpp"
 
 namespace hv {
@@ -47,6 +48,16 @@ class MmOps {
   explicit MmOps(const MmContext& ctx) : c_(ctx) {}
   // The frame table and machine memory, for the descriptor-table hypercalls.
   const MmContext& context() const { return c_; }
+
+  // The memory lock (spinlock.hpp, level 2): the frame table, the frame allocator, the M2P
+  // and every domain's DomainMemory. One for the whole machine, because frames are
+  // referenced across domains (a privileged domain's mappings of another's frames, later
+  // grants): dropping such a mapping changes the other domain's frame. Every operation here,
+  // and every use of context()'s objects, runs with it held; the callers take it
+  // (dispatch_hypercall for the memory hypercalls, the arch for page faults, #GP emulation,
+  // LDT loads and teardown). Xen instead makes each frame's counts atomic and locks single
+  // page tables; that finer scheme can replace this lock without changing the callers.
+  SpinLock& lock() { return lock_; }
 
   // mmu_update: processes `reqs` in order, stopping at the first failure; `done` = number
   // that succeeded. `foreigndom`: DOMID_SELF, or (privileged) the domain whose frames L1
@@ -156,6 +167,7 @@ class MmOps {
   bool ram(Mfn mfn) const;
 
   MmContext c_;
+  SpinLock lock_;
 };
 
 class GuestMemory;

@@ -36,6 +36,14 @@ constexpr std::uint64_t kVectorPageFault = 14, kVectorGeneralProtection = 13, kV
 constexpr std::uint64_t kVectorDebug = 1;
 constexpr std::uint64_t kCr4Osxsave = 1u << 18;
 
+// The memory lock around work that may change frames (MmOps::lock): an emulated mov to %cr3
+// is an MMUEXT_NEW_BASEPTR, a page-table store an mmu_update.
+PrivOpResult emulate_privileged_op_locked(HypercallContext& ctx, PrivOpHardware& hw) {
+  if (ctx.mm == nullptr) return emulate_privileged_op(ctx, hw);
+  LockGuard guard(ctx.mm->lock());
+  return emulate_privileged_op(ctx, hw);
+}
+
 // A #GP from `int n` (CD nn) whose gate is DPL 0: deliver vector n if the guest's virtual
 // IDT allows it from the current mode, else the #GP. The instruction is read from guest
 // memory rather than trusting the error code (TCG reports (n << 4) | 2 instead of
@@ -55,7 +63,7 @@ void handle_general_protection(HypercallContext& ctx) {
   }
   // Xen emulates privileged and I/O instructions only for #GP(0) (pv_emulate_privileged_op).
   PrivOpHardware hw;
-  if (f.error_code == 0 && emulate_privileged_op(ctx, hw) == PrivOpResult::emulated) {
+  if (f.error_code == 0 && emulate_privileged_op_locked(ctx, hw) == PrivOpResult::emulated) {
     load_guest_cr4(ctx.vcpu);  // a mov to %cr4 may have changed FSGSBASE/TSD
     return;
   }
@@ -102,6 +110,7 @@ std::size_t fetch_instruction(HypercallContext& ctx, std::uint64_t rip, std::uin
 bool emulate_pt_write(HypercallContext& ctx, std::uint64_t cr2) {
   TrapFrame& f = ctx.regs;
   if (ctx.mm == nullptr || !ctx.vcpu.mm.kernel_mode) return false;
+  LockGuard guard(ctx.mm->lock());
   const std::uint64_t kinds = kPfPresent | kPfWrite | kPfReserved | kPfFetch;
   if ((f.error_code & kinds) != (kPfPresent | kPfWrite)) return false;
   Result<std::uint64_t> target =
@@ -221,15 +230,21 @@ void handle_guest_entry(TrapFrame& f) {
   EventChannelOps events{state().domains};
   HypercallContext ctx{*vcpu, memory, state().info, f, cpu, state().mm};
   ctx.events = &events;
-  handle_from_guest(ctx);
-  if (vcpu->mm.reload_cr3) {  // an MMU operation replaced the current root
-    vcpu->mm.reload_cr3 = false;
-    load_guest_root(*vcpu);
-  }
-  if (vcpu->mm.ldt_dirty) {  // SET_LDT, a new root, or a write to one of its descriptors
-    vcpu->mm.ldt_dirty = false;
-    state().mm->load_ldt_frames(MmCaller{vcpu->domain().memory, vcpu->mm});
-    load_guest_ldt(*vcpu);
+  {
+    // The trap or hypercall runs under its domain's lock (spinlock.hpp's level 1), released
+    // before any scheduling decision: the vCPU may not come back to this CPU.
+    LockGuard domain_guard(vcpu->domain().lock);
+    handle_from_guest(ctx);
+    if (vcpu->mm.reload_cr3) {  // an MMU operation replaced the current root
+      vcpu->mm.reload_cr3 = false;
+      load_guest_root(*vcpu);
+    }
+    if (vcpu->mm.ldt_dirty) {  // SET_LDT, a new root, or a write to one of its descriptors
+      vcpu->mm.ldt_dirty = false;
+      LockGuard memory_guard(state().mm->lock());
+      state().mm->load_ldt_frames(MmCaller{vcpu->domain().memory, vcpu->mm});
+      load_guest_ldt(*vcpu);
+    }
   }
   reschedule_if_needed();  // returns only if this vCPU goes on running
   resume_pv_cpu(*vcpu);  // before any event upcall, as Xen's test_all_events

@@ -135,6 +135,8 @@ void load_idle_root() {
 
 void relinquish_domain(Domain& domain, std::uint64_t free_frames_before) {
   load_idle_root();  // never run on tables being freed
+  LockGuard domain_guard(domain.lock);
+  LockGuard memory_guard(mm_ops().lock());
   StaticVector<VcpuMm, Domain::kMaxVcpus> vcpus;
   for (unsigned i = 0; i < domain.vcpu_count(); ++i) {
     destroy_gdt(domain.vcpu(i)->pv, frame_table());
