@@ -106,20 +106,24 @@ struct Stress {
     return 0;
   }
 
-  // One do_schedule on `cpu` and the switch it asks for: the outgoing vCPU's registers are
-  // "saved" (running_on cleared) before context_saved; the incoming one must be free.
+  // One do_schedule on `cpu` and the switch it asks for. The incoming vCPU must be free; the
+  // outgoing one stays "loaded" here (running_on) through the switch, which takes a while (a
+  // yield), and is released just before context_saved: a pCPU that took it earlier is caught.
   void schedule(unsigned cpu, std::uint64_t now) {
     Vcpu* prev = current[cpu];
     const Scheduler::Decision d = sched.do_schedule(cpu, prev, now);
     EXPECT_GT(d.slice_ns, 0u);
     if (d.next == prev) return;
-    if (prev != nullptr) running_on[index(*prev)].store(-1);
     if (d.next != nullptr) {
       int none = -1;
       if (!running_on[index(*d.next)].compare_exchange_strong(none, static_cast<int>(cpu))) ++double_runs;
     }
     current[cpu] = d.next;
-    if (prev != nullptr) sched.context_saved(*prev);
+    if (prev != nullptr) {
+      std::this_thread::yield();
+      running_on[index(*prev)].store(-1);
+      sched.context_saved(*prev);
+    }
     ++switches;
   }
 
