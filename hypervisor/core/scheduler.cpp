@@ -50,7 +50,9 @@ Scheduler::Held Scheduler::lock_vcpu_and(const Vcpu& v, unsigned other) {
 }
 
 // Where v belongs: its pCPU while allowed there, else the first allowed one.
-unsigned Scheduler::home(const Vcpu& v, unsigned cpu) const { return allowed(v, cpu) ? cpu : first_allowed(v); }
+unsigned Scheduler::home(const Vcpu& v, unsigned cpu) const {
+  return allowed(v, cpu) ? cpu : first_allowed(v);
+}
 
 // v's pCPU and v's home, both locked. The home is guessed from the lock-free pCPU and affinity
 // and re-checked under the locks, which freeze both.

@@ -53,7 +53,8 @@ void Scheduler::maybe_account(std::uint64_t now) {
       if (running != nullptr && running->sched.inserted) charge(*running, now);
     }
     account();
-    next_account_.store(now - due < kPeriodNs ? due + kPeriodNs : now + kPeriodNs, std::memory_order_relaxed);
+    const std::uint64_t next = now - due < kPeriodNs ? due + kPeriodNs : now + kPeriodNs;
+    next_account_.store(next, std::memory_order_relaxed);
   }
   for (unsigned cpu = ncpus_; cpu-- > 0;) cpus_[cpu].lock.unlock();
 }

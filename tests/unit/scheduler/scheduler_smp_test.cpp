@@ -148,15 +148,24 @@ struct Stress {
     }
   }
 
-  // A waker (event channels, timers): wakes blocked vCPUs and sometimes changes an affinity.
+  // A waker (event channels, timers) that also does the odd domctl and VCPUOP: wakes blocked
+  // vCPUs, changes affinities and weights, takes vCPUs down and brings them up again.
   void helper_thread(unsigned seed) {
     std::mt19937 rng(seed);
     while (!stop.load()) {
       Vcpu& v = *vcpus[rng() % vcpus.size()];
-      if (rng() % 8 == 0) {
+      const unsigned r = rng() % 64;
+      VcpuState runnable = VcpuState::runnable, offline = VcpuState::offline;
+      if (r < 8) {
         const std::uint64_t mask = rng() % ((1u << kCpus) - 1) + 1;
         EXPECT_EQ(sched.set_affinity(v, mask), 0);
         ++affinity_changes;
+      } else if (r == 8) {
+        EXPECT_EQ(sched.set_params(v.domain(), static_cast<std::uint16_t>(64 + rng() % 512), 0xffff), 0);
+      } else if (r == 9 && v.state.compare_exchange_strong(runnable, VcpuState::offline)) {
+        sched.vcpu_remove(v);  // VCPUOP_down
+      } else if (r == 10 && v.state.compare_exchange_strong(offline, VcpuState::runnable)) {
+        sched.vcpu_insert(v, clock.load());  // VCPUOP_up
       } else if (v.wake_from_blocked()) {
         sched.vcpu_wake(v, clock.load());
         ++wakes;
@@ -173,7 +182,7 @@ class Watchdog {
       : thread_([this] {
           std::unique_lock<std::mutex> lock(mutex_);
           if (!cv_.wait_for(lock, kWatchdog, [this] { return done_; })) {
-            std::fprintf(stderr, "scheduler stress: no progress for %llds (deadlock?)\n",
+            std::fprintf(stderr, "scheduler stress: not done after %llds (deadlock?)\n",
                          static_cast<long long>(kWatchdog.count()));
             std::abort();
           }
@@ -211,12 +220,14 @@ TEST(SchedulerSmp, StressNoDoubleRunNoLostVcpuNoDeadlock) {
     for (std::thread& t : cpus) t.join();
   }
   set_spin_relax(nullptr);
+  using ull = unsigned long long;
   std::printf("switches %llu, blocks %llu, wakes %llu, affinity changes %llu, periods %llu\n",
-              static_cast<unsigned long long>(st.switches.load()), static_cast<unsigned long long>(st.blocks.load()),
-              static_cast<unsigned long long>(st.wakes.load()), static_cast<unsigned long long>(st.affinity_changes.load()),
-              static_cast<unsigned long long>(st.clock.load() / Scheduler::kPeriodNs));
+              static_cast<ull>(st.switches.load()), static_cast<ull>(st.blocks.load()),
+              static_cast<ull>(st.wakes.load()), static_cast<ull>(st.affinity_changes.load()),
+              static_cast<ull>(st.clock.load() / Scheduler::kPeriodNs));
   EXPECT_EQ(st.double_runs.load(), 0u);
-  EXPECT_GT(st.switches.load(), 1000u);
+  // That it did some work: an idle host does ~100000 switches, a loaded one under TSan ~500.
+  EXPECT_GT(st.switches.load(), 100u);
   EXPECT_GT(st.blocks.load(), 10u);
   EXPECT_GT(st.wakes.load(), 10u);
   EXPECT_GT(st.affinity_changes.load(), 10u);
@@ -236,9 +247,13 @@ TEST(SchedulerSmp, StressNoDoubleRunNoLostVcpuNoDeadlock) {
     EXPECT_EQ(v->sched.context_live.load(), running == 1);
   }
 
-  // Draining: wake the blocked, then every pCPU schedules a slice at a time; every vCPU runs.
-  for (const auto& v : st.vcpus)
+  // Draining: wake the blocked and bring up the offline, then every pCPU schedules a slice at
+  // a time; every vCPU runs.
+  for (const auto& v : st.vcpus) {
     if (v->wake_from_blocked()) st.sched.vcpu_wake(*v, st.clock.load());
+    VcpuState offline = VcpuState::offline;
+    if (v->state.compare_exchange_strong(offline, VcpuState::runnable)) st.sched.vcpu_insert(*v, st.clock.load());
+  }
   std::vector<bool> ran(st.vcpus.size());
   for (int round = 0; round < 400; ++round) {
     const std::uint64_t now = st.clock.fetch_add(Scheduler::kTimeSliceNs) + Scheduler::kTimeSliceNs;
