@@ -2,31 +2,41 @@
 // xen/common/sched/credit.c). Every accounting period (30 ms) the pCPUs' time is shared out as
 // credit among the active vCPUs by their domains' weights (Xen 4.17 counts a domain's weight
 // once per active vCPU, so of two busy domains with equal weights, one with two vCPUs gets
-// twice the time of one with one); running burns credit. Each pCPU has a run queue ordered BOOST > UNDER (credit left) > OVER
-// (none left), round robin within a priority; an idle pCPU, or one with only OVER work,
-// steals better work from the others' queues within the vCPUs' affinity. A cap parks a
-// domain's vCPUs once they used their share of the period.
+// twice the time of one with one); running burns credit. Each pCPU has a run queue ordered
+// BOOST > UNDER (credit left) > OVER (none left), round robin within a priority; an idle
+// pCPU, or one with only OVER work, steals better work from the others' queues within the
+// vCPUs' affinity. A cap parks a domain's vCPUs once they used their share of the period.
 //
-// Locking (level 4 of the order in spinlock.hpp; callers hold no scheduler lock and may hold
-// domain, memory and event locks; nothing here takes a lock of another level but the leaf):
-//  - Each pCPU has a lock guarding its run queue, `current`, `tickled` (its writes), slice_end
+// Locking (levels 4 and 6 of the order in spinlock.hpp). Every method may be called from any
+// pCPU at once. Callers hold no scheduler lock and may hold domain, memory and event locks,
+// never a timer or leaf lock (a timer that wakes a vCPU calls vcpu_wake after dropping its
+// timer lock). The scheduler calls nothing that takes a lock.
+//  - Each pCPU has a lock (level 4) guarding its run queue, `current` (its writes), slice_end
 //    and the SchedVcpu of every vCPU assigned to it (v.sched.cpu == that pCPU). A vCPU is
 //    locked as Xen's vcpu_schedule_lock: read v.sched.cpu, lock that pCPU, re-check, retry.
-//    v.sched.cpu changes only with the old and the new pCPU's locks held: two are taken in pCPU
-//    order, or the second by try_lock (stealing skips a peer whose lock is busy).
-//  - The accounting runs at the start of a do_schedule, before its own lock, once due: it takes
-//    every online pCPU's lock in pCPU order, re-checks that it is still due (one CPU does it)
-//    and may then park, unpark, move and re-sort on every queue.
+//    v.sched.cpu changes only with the old and the new pCPU's locks held: two are taken in
+//    pCPU order, or the second by try_lock (stealing skips a peer whose lock is busy, as Xen's
+//    pcpu_schedule_trylock). do_schedule takes its pCPU's lock (and peers' by try_lock);
+//    vcpu_insert, vcpu_wake and context_saved take v's pCPU and the pCPU v must move to, if it
+//    must; set_affinity v's pCPU and the first pCPU of the new mask; vcpu_remove, vcpu_sleep,
+//    vcpu_yield and tickle_target v's pCPU; set_params and get_params only the leaf lock.
+//  - The accounting runs at the start of a do_schedule, before its own lock, once due (a
+//    lock-free read): it takes every online pCPU's lock in pCPU order, re-checks that it is
+//    still due (so one pCPU does it) and may then park, unpark, move and re-sort every queue.
 //  - A leaf lock (level 6, acct_lock_) guards the active-domain list, the credit balance and
 //    every SchedDomain's active_vcpus, weight and cap: vCPUs start and stop earning credit
 //    under their own pCPU's lock, so two pCPUs may change one domain's count at once.
-//  - Read without a lock, hence atomic: a pCPU's `current` and `tickled` (wake-ups look for
-//    idlers), v.sched.cpu (for the re-check above), v.sched.affinity (to find the second pCPU
-//    before locking; written under the locks) and the hints last_tickle_, balance_bias_ and
-//    next_account_. The hints are relaxed: a stale one costs a later choice, never safety.
+//  - Read without a lock, hence atomic: a pCPU's `current` (current(), tickle, steal) and
+//    `tickled` (set by any waker), v.sched.cpu (for the re-check), v.sched.affinity (to find
+//    the second pCPU before locking; written under the locks), next_account_, and the hints
+//    last_tickle_ and balance_bias_. All relaxed: a stale hint costs a later choice, never
+//    safety; the locks order everything that matters.
 //  - A vCPU's context is live from the do_schedule that makes it some pCPU's current until
 //    context_saved(v), which the arch calls once it has switched v out (registers saved) with
-//    no scheduler lock held. Until then no other pCPU picks or steals it; it stays queued.
+//    no scheduler lock held. Until then no other pCPU picks or steals it (it stays queued),
+//    and the pCPU lock that context_saved releases orders the save before any later pick. A
+//    current vCPU whose new affinity excludes its pCPU is requeued there by do_schedule and
+//    moved by its context_saved.
 //  - Lost wake-ups: a vCPU sets itself blocked before its pCPU's do_schedule; a waker wins the
 //    blocked -> runnable CAS before vcpu_wake. Both decide under v's pCPU lock, so the later of
 //    the two sees the other's state: do_schedule first drops v, and the wake queues it; the
