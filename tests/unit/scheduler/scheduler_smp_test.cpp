@@ -113,7 +113,12 @@ struct Stress {
     Vcpu* prev = current[cpu];
     const Scheduler::Decision d = sched.do_schedule(cpu, prev, now);
     EXPECT_GT(d.slice_ns, 0u);
-    if (d.next == prev) return;
+    if (d.next == prev) {  // kept: still loaded here
+      if (prev != nullptr) {
+        EXPECT_EQ(running_on[index(*prev)].load(), static_cast<int>(cpu));
+      }
+      return;
+    }
     if (d.next != nullptr) {
       int none = -1;
       if (!running_on[index(*d.next)].compare_exchange_strong(none, static_cast<int>(cpu))) ++double_runs;
