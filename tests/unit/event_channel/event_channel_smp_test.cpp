@@ -23,7 +23,8 @@ using namespace hv;
 namespace {
 
 using Clock = std::chrono::steady_clock;
-constexpr auto kHang = std::chrono::seconds(3);  // far beyond any honest wait here
+constexpr auto kHang = std::chrono::seconds(2);  // far beyond any honest wait here
+constexpr auto kThreadsHang = std::chrono::seconds(20);  // whole test: only a deadlock is that slow
 
 // Two host cores run more threads than that: a lock waiter yields so the holder can run.
 void yield_relax() { std::this_thread::yield(); }
@@ -37,7 +38,7 @@ void run_bounded(const std::vector<std::function<void()>>& bodies) {
       body();
       done.fetch_add(1);
     });
-  const auto deadline = Clock::now() + kHang;
+  const auto deadline = Clock::now() + kThreadsHang;
   while (done.load() < bodies.size()) {
     if (Clock::now() > deadline) {
       ADD_FAILURE() << "threads still running after the deadline: deadlock or lost wake-up";
@@ -49,8 +50,12 @@ void run_bounded(const std::vector<std::function<void()>>& bodies) {
   for (std::thread& t : threads) t.join();
 }
 
-// Waits until `ready` holds; false (a failure for the caller) after kHang.
+// Waits until `ready` holds; false (a failure for the caller) after kHang. Spins a while
+// before yielding, so that the other thread's next step follows closely (the races under
+// test are a few instructions wide).
 bool wait_for(const std::function<bool()>& ready) {
+  for (unsigned spin = 0; spin < 20000; ++spin)
+    if (ready()) return true;
   const auto deadline = Clock::now() + kHang;
   while (!ready()) {
     if (Clock::now() > deadline) return false;
@@ -145,6 +150,13 @@ TEST_F(EventChannelSmpTest, SendsRaceCloseAndRebind) {
   EXPECT_EQ(dom1.events->active(), 1u);
 }
 
+// A few hundred nanoseconds or none, varying by round: so that over the rounds the event is
+// sent before, during and after the vCPU blocks, not always on the same side of it.
+void jitter(unsigned round) {
+  std::atomic<unsigned> spin{0};
+  for (unsigned n = (round * 7919u) % 1024; n > 0; --n) spin.fetch_add(1, std::memory_order_relaxed);
+}
+
 // Each round the blocked (or polling) vCPU gets exactly one event, sent while it is on its
 // way into block: a lost wake-up leaves it blocked for good, which the bounded wait reports.
 struct WakeRound {
@@ -157,6 +169,7 @@ void blocker_rounds(unsigned rounds, WakeRound& r, Vcpu& v, const std::function<
   for (unsigned i = 1; i <= rounds && !r.failed.load(); ++i) {
     take_events();
     r.blocking.store(i);
+    jitter(i);
     block();
     if (!wait_for([&] { return v.state.load() == VcpuState::runnable; })) {
       ADD_FAILURE() << "round " << i << ": the vCPU stayed blocked (lost wake-up)";
@@ -173,6 +186,7 @@ void sender_rounds(unsigned rounds, WakeRound& r, const std::function<void()>& s
       r.failed.store(true);
       return;
     }
+    jitter(i * 31 / 4);
     send();
   }
 }
