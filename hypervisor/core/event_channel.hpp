@@ -17,7 +17,12 @@
 //    and selector bits (guest memory, atomic bit operations), a port's notify_vcpu (read
 //    atomically; bind_vcpu writes it atomically under its own lock), the vCPUs' state and
 //    the poll state below (atomics).
+//  - A vCPU's vcpu_info moves (VCPUOP_register_vcpu_info) under its domain's event lock;
+//    a delivery reads the pointer once and writes all its bits to that one place.
 // Kicks (vcpu_kick: scheduler locks, level 4) may be made with an event lock held.
+// Assumed, not enforced here (Xen has RCU for it): a Domain found through the registry stays
+// in memory while a CPU may still use the pointer; close re-checks the pairing under both
+// locks, so a peer that went away meanwhile is noticed, but its memory is touched.
 #pragma once
 #include <atomic>
 #include <cstdint>
