@@ -7,7 +7,11 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
 #include <memory>
+#include <mutex>
 #include <random>
 #include <thread>
 #include <unordered_map>
@@ -23,6 +27,35 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 void yield_relax() { std::this_thread::yield(); }
+
+// A corrupted queue (a timer linked on two lists) can loop forever inside the code under
+// test, where no deadline of the test reaches: then the whole binary fails instead of hanging.
+class Watchdog {
+ public:
+  explicit Watchdog(std::chrono::seconds limit)
+      : thread_([this, limit] {
+          std::unique_lock<std::mutex> l(m_);
+          if (!cv_.wait_for(l, limit, [this] { return done_; })) {
+            std::fprintf(stderr, "timer_smp_test: no progress for %llds: a queue is corrupt or a lock is held\n",
+                         static_cast<long long>(limit.count()));
+            std::abort();
+          }
+        }) {}
+  ~Watchdog() {
+    {
+      std::lock_guard<std::mutex> l(m_);
+      done_ = true;
+    }
+    cv_.notify_one();
+    thread_.join();
+  }
+
+ private:
+  std::mutex m_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::thread thread_;
+};
 
 // Events per vCPU; the map is built before any thread starts and only read afterwards.
 struct Counts {
@@ -43,6 +76,7 @@ struct TimerSmpTest : ::testing::Test {
   Counts counts{kVcpus};
   std::atomic<std::uint64_t> clock{1'000'000};
   std::atomic<bool> stop_firing{false};
+  Watchdog watchdog{std::chrono::seconds(10)};
 
   void SetUp() override {
     set_spin_relax(yield_relax);
