@@ -27,17 +27,26 @@ constexpr std::uint64_t kStimeDeltaMax = ~std::uint64_t{0} >> 2;  // Xen's STIME
     next = now + t.periodic_period;
   }
   t.queue.load(std::memory_order_acquire)->set(v, TimerKind::periodic, t.periodic, next);
+  t.periodic_armed_at = next;
   return due;
 }
 
-// The periodic timer's callback, on the CPU that popped it. Whoever re-armed or stopped it
-// since then (its vCPU switched in elsewhere, a sibling's VCPUOP) has done this period's
-// work, so only a timer nobody touched is re-armed: no period lost, none doubled.
-void periodic_fired(Vcpu& v, std::uint64_t now, TimerEventFn send, void* ctx) {
+// With `periodic_lock` held.
+void periodic_stop_locked(VcpuTimers& t) {
+  stop_timer(t.periodic);
+  t.periodic_armed_at = 0;
+}
+
+// The periodic timer's callback, on the CPU that popped the arming that expired at
+// `expires`. Whoever re-armed or stopped it since then (a switch-in or -out, a sibling's
+// VCPUOP) has done this period's work or ended it, so only the latest arming re-arms.
+void periodic_fired(Vcpu& v, std::uint64_t expires, std::uint64_t now, TimerEventFn send, void* ctx) {
+  VcpuTimers& t = v.timers;
   bool due = false;
   {
-    LockGuard g(v.timers.periodic_lock);
-    if (v.timers.periodic_period != 0 && !v.timers.periodic.queued()) due = periodic_work_locked(v, now);
+    LockGuard g(t.periodic_lock);
+    if (t.periodic_period != 0 && t.periodic_armed_at == expires && !t.periodic.queued())
+      due = periodic_work_locked(v, now);
   }
   if (due) send(v, ctx);
 }
@@ -160,9 +169,9 @@ void TimerQueue::notify() {
 
 TimerQueue::Due TimerQueue::pop_due(std::uint64_t now) {
   LockGuard g(lock);
-  if (head_ == nullptr || head_->expires > now) return {nullptr, TimerKind::singleshot, nullptr};
+  if (head_ == nullptr || head_->expires > now) return {nullptr, TimerKind::singleshot, nullptr, 0};
   Timer& t = *head_;
-  const Due due{t.owner, t.kind, &t};
+  const Due due{t.owner, t.kind, &t, t.expires};
   (void)unlink_locked(t);
   t.in_flight.fetch_add(1, std::memory_order_relaxed);
   t.on.store(nullptr, std::memory_order_release);
@@ -174,21 +183,25 @@ unsigned fire_due_timers(TimerQueue& q, std::uint64_t now, TimerEventFn send, vo
   unsigned fired = 0;
   for (TimerQueue::Due due = q.pop_due(now); due.vcpu != nullptr; due = q.pop_due(now)) {
     ++fired;
-    switch (due.kind) {
-      case TimerKind::singleshot:
-        send(*due.vcpu, ctx);
-        break;
-      case TimerKind::periodic:  // re-armed at least one period ahead
-        periodic_fired(*due.vcpu, now, send, ctx);
-        break;
-      case TimerKind::poll:
-        poll_timer_fn(*due.vcpu);
-        break;
-    }
-    // Release: timers_kill, seeing zero, sees everything the callback did to the vCPU.
-    due.timer->in_flight.fetch_sub(1, std::memory_order_release);
+    fire_timer(due, now, send, ctx);
   }
   return fired;
+}
+
+void fire_timer(const TimerQueue::Due& due, std::uint64_t now, TimerEventFn send, void* ctx) {
+  switch (due.kind) {
+    case TimerKind::singleshot:
+      send(*due.vcpu, ctx);
+      break;
+    case TimerKind::periodic:  // re-armed at least one period ahead
+      periodic_fired(*due.vcpu, due.expires, now, send, ctx);
+      break;
+    case TimerKind::poll:
+      poll_timer_fn(*due.vcpu);
+      break;
+  }
+  // Release: timers_kill, seeing zero, sees everything the callback did to the vCPU.
+  due.timer->in_flight.fetch_sub(1, std::memory_order_release);
 }
 
 void timers_switch_in(Vcpu& v, TimerQueue& q, std::uint64_t now, TimerEventFn send, void* ctx) {
@@ -208,7 +221,7 @@ void timers_switch_in(Vcpu& v, TimerQueue& q, std::uint64_t now, TimerEventFn se
 
 void timers_switch_out(Vcpu& v) {
   LockGuard g(v.timers.periodic_lock);  // against a sibling's VCPUOP re-arming it
-  stop_timer(v.timers.periodic);
+  periodic_stop_locked(v.timers);
 }
 
 void timers_kill(Vcpu& v) {
@@ -245,7 +258,7 @@ long timer_set_periodic(Vcpu& v, std::uint64_t period_ns, std::uint64_t now, Tim
   bool due = false;
   {
     LockGuard g(t.periodic_lock);
-    stop_timer(t.periodic);
+    periodic_stop_locked(t);
     t.periodic_period = period_ns;
     // Never scheduled: armed when it first is.
     if (t.queue.load(std::memory_order_acquire) != nullptr) due = periodic_work_locked(v, now);
@@ -256,7 +269,7 @@ long timer_set_periodic(Vcpu& v, std::uint64_t period_ns, std::uint64_t now, Tim
 
 void timer_stop_periodic(Vcpu& v) {
   LockGuard g(v.timers.periodic_lock);
-  stop_timer(v.timers.periodic);
+  periodic_stop_locked(v.timers);
   v.timers.periodic_period = 0;
 }
 

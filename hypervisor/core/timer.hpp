@@ -13,6 +13,13 @@
 // lock; in between it is on no queue (timers_armed may say false for that moment, and A
 // cannot fire it). A vCPU's periodic state has its own lock, taken before a queue lock
 // (see VcpuTimers). The hook is always called with no timer lock held.
+//
+// Callers: every function here takes the timer locks it needs and releases them before it
+// returns, so its caller holds no timer lock (queue or periodic) and may hold locks of
+// levels 1-4, except that a function given a TimerEventFn, or one that may wake a poller
+// (timer_set_poll, fire_due_timers), may take event and scheduler locks (3, 4) with no
+// timer lock held: its caller holds none of those it would need (in practice the domain
+// lock at most; timer_set_poll's caller may hold the poller's own event lock).
 #pragma once
 #include <atomic>
 #include <cstddef>
@@ -56,15 +63,20 @@ struct Timer {
 // out, its hypercalls), by a sibling's VCPUOP_*_periodic_timer from another CPU, and by the
 // firing CPU's re-arm, always under `periodic_lock` (Xen's periodic_timer_lock). `queue` is
 // written only by timers_switch_in (the vCPU's new CPU) and read by any of them.
+// `periodic_armed_at` names the periodic timer's latest arming, so a callback for an older
+// one (its timer re-armed or stopped after it was popped, e.g. by a switch-out on another
+// CPU) re-arms nothing. As in Xen, a sibling's VCPUOP_set_periodic_timer for a vCPU that is
+// not running arms it on the vCPU's last CPU, where it fires until the next switch-in.
 struct VcpuTimers {
   Timer singleshot;
   Timer periodic;
   Timer poll;  // SCHEDOP_poll's timeout
-  // Level 5, before any queue lock (a queue lock may be taken inside it, never the reverse);
-  // taken with at most the domain lock held, and never held while an event is sent.
+  // Level 5, before any queue lock: one queue lock at a time may be taken inside it, never
+  // the reverse; never held while an event is sent (that takes levels 3 and 4).
   SpinLock periodic_lock;
   std::uint64_t periodic_period = 0;      // ns; 0 = off
   std::uint64_t periodic_last_event = 0;  // system time of the last periodic event
+  std::uint64_t periodic_armed_at = 0;    // the periodic timer's expiry; 0 = stopped
   std::atomic<TimerQueue*> queue{nullptr};  // the queue of the CPU it last ran on
 };
 
@@ -107,6 +119,7 @@ class TimerQueue {
     Vcpu* vcpu;
     TimerKind kind;
     Timer* timer;  // its in_flight count was raised: the caller lowers it when done
+    std::uint64_t expires;
   };
   // Removes the earliest timer if it has expired at `now` and returns it, else {nullptr}.
   Due pop_due(std::uint64_t now);
@@ -148,11 +161,14 @@ using TimerEventFn = void (*)(Vcpu& v, void* ctx);
 // (singleshot: once; periodic: Xen's vcpu_periodic_timer_work, re-armed one period after
 // `now`; poll: Xen's poll_timer_fn). A popped timer is on no queue while its callback runs;
 // if its vCPU re-arms or moves it meanwhile (from its own CPU), that is a new arming that
-// fires on its own. A periodic timer found re-armed, or its period stopped, when its callback
-// takes the periodic lock is left as it is (that caller has done this period's work), so a
-// period is neither lost nor doubled. Returns how many fired. The caller reprograms its
+// fires on its own. A periodic timer re-armed or stopped since it was popped is left as it
+// is (whoever did that has done this period's work, or ended the period), so a period is
+// neither lost, doubled nor resurrected. Returns how many fired. The caller reprograms its
 // hardware afterwards (pop_due does not call the hook; re-arms may).
 unsigned fire_due_timers(TimerQueue& q, std::uint64_t now, TimerEventFn send, void* ctx);
+// The callback of one timer popped at `now` (fire_due_timers' body; a CPU holding no lock),
+// which then lowers its in_flight count.
+void fire_timer(const TimerQueue::Due& due, std::uint64_t now, TimerEventFn send, void* ctx);
 
 // The vCPU is switched in on `q` / out (Xen's context_switch: periodic work on switch-in,
 // stop_timer on switch-out), on the CPU that owns `q` / that ran it, holding no lock.

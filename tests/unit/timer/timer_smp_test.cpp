@@ -232,5 +232,86 @@ TEST(TimerHookTest, HookAndCallbacksRunWithNoQueueLockHeld) {
   EXPECT_TRUE(b.empty());
 }
 
+// Interleavings made deterministic: what another CPU does between a timer's pop and its
+// callback (pop_due, then fire_timer, as fire_due_timers does).
+struct PoppedTimerTest : ::testing::Test {
+  Domain d{1, false};
+  Vcpu v{d, 0};
+  TimerQueue a, b;
+  unsigned events = 0;
+  static void send(Vcpu&, void* ctx) { ++*static_cast<unsigned*>(ctx); }
+  static constexpr std::uint64_t kP = 1'000'000;
+  void SetUp() override { timers_switch_in(v, a, 10 * kP, send, &events); }
+  TimerQueue::Due pop(TimerQueue& q, std::uint64_t now) {
+    const TimerQueue::Due due = q.pop_due(now);
+    EXPECT_NE(due.vcpu, nullptr);
+    return due;
+  }
+};
+
+TEST_F(PoppedTimerTest, PeriodicPoppedThenSwitchedOutIsNotResurrected) {
+  ASSERT_EQ(timer_set_periodic(v, kP, 10 * kP, send, &events), 0);  // event, next at 11 ms
+  const TimerQueue::Due due = pop(a, 11 * kP);
+  timers_switch_in(v, b, 11 * kP, send, &events);  // it moved to b (an event: a period passed)
+  timers_switch_out(v);                            // and was switched out there
+  EXPECT_EQ(events, 2u);
+  fire_timer(due, 11 * kP, send, &events);
+  EXPECT_EQ(events, 2u);  // its period was already handled by the switch-in
+  EXPECT_FALSE(v.timers.periodic.queued());
+  EXPECT_TRUE(a.empty());
+  EXPECT_TRUE(b.empty());
+}
+
+TEST_F(PoppedTimerTest, PeriodicPoppedThenReArmedBySiblingIsNotDoubled) {
+  ASSERT_EQ(timer_set_periodic(v, kP, 10 * kP, send, &events), 0);
+  const TimerQueue::Due due = pop(a, 11 * kP);
+  ASSERT_EQ(timer_set_periodic(v, 2 * kP, 11 * kP, send, &events), 0);  // sibling's VCPUOP
+  EXPECT_EQ(events, 1u);  // 10 + 2 ms not reached yet
+  fire_timer(due, 11 * kP, send, &events);
+  EXPECT_EQ(events, 1u);
+  EXPECT_EQ(a.size(), 1u);
+  EXPECT_EQ(a.earliest(), 12 * kP);  // the sibling's arming stands, once
+}
+
+TEST_F(PoppedTimerTest, PeriodicPoppedAndUntouchedIsReArmed) {
+  ASSERT_EQ(timer_set_periodic(v, kP, 10 * kP, send, &events), 0);
+  fire_timer(pop(a, 11 * kP), 11 * kP, send, &events);
+  EXPECT_EQ(events, 2u);
+  EXPECT_EQ(a.earliest(), 12 * kP);
+}
+
+TEST_F(PoppedTimerTest, SingleshotPoppedThenReArmedElsewhereFiresBothArmingsOnce) {
+  ASSERT_EQ(timer_set_timer_op(v, static_cast<std::int64_t>(11 * kP), 10 * kP), 0);
+  const TimerQueue::Due due = pop(a, 11 * kP);
+  timers_switch_in(v, b, 11 * kP, send, &events);
+  ASSERT_EQ(timer_set_timer_op(v, static_cast<std::int64_t>(12 * kP), 11 * kP), 0);  // a new arming
+  fire_timer(due, 11 * kP, send, &events);  // the old arming's event
+  EXPECT_EQ(events, 1u);
+  EXPECT_EQ(b.earliest(), 12 * kP);
+  EXPECT_EQ(fire_due_timers(b, 12 * kP, send, &events), 1u);
+  EXPECT_EQ(events, 2u);
+  EXPECT_TRUE(a.empty());
+  EXPECT_TRUE(b.empty());
+}
+
+TEST_F(PoppedTimerTest, KillWaitsForACallbackInFlight) {
+  Watchdog watchdog{std::chrono::seconds(10)};
+  ASSERT_EQ(timer_set_timer_op(v, static_cast<std::int64_t>(11 * kP), 10 * kP), 0);
+  const TimerQueue::Due due = pop(a, 11 * kP);
+  set_spin_relax(yield_relax);
+  std::atomic<bool> killed{false};
+  std::thread teardown([&] {
+    timers_kill(v);
+    killed = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_FALSE(killed.load());  // the vCPU must outlive the callback another CPU runs
+  fire_timer(due, 11 * kP, send, &events);
+  teardown.join();
+  set_spin_relax(nullptr);
+  EXPECT_TRUE(killed.load());
+  EXPECT_EQ(events, 1u);
+}
+
 }  // namespace
 }  // namespace hv
