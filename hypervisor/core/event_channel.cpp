@@ -1,6 +1,7 @@
 // event_channel: the port state machine and 2-level delivery, following Xen 4.17's
 // common/event_channel.c and event_2l.c step for step (including its errno order: domain
-// lookup, then port allocation, then the permission check).
+// lookup, then port allocation, then the permission check). The locking contract is in
+// event_channel.hpp; the wake-up ordering at EventChannelOps::block.
 #include "event_channel.hpp"
 
 #include <pv/errno.hpp>
@@ -33,6 +34,47 @@ bool may_target(const Domain& caller, const Domain& target) {
   return &caller == &target || caller.privileged();
 }
 
+// notify_vcpu is the one port field a peer reads without this domain's lock (send), and
+// bind_vcpu changes it under that lock only: both sides use atomic accesses.
+unsigned notify_vcpu_of(const EventPort& chn) { return __atomic_load_n(&chn.notify_vcpu, __ATOMIC_RELAXED); }
+void set_notify_vcpu(EventPort& chn, unsigned vcpu) {
+  __atomic_store_n(&chn.notify_vcpu, static_cast<std::uint8_t>(vcpu), __ATOMIC_RELAXED);
+}
+
+// The event locks of two domains (possibly the same one), taken together in domid order.
+class PairGuard {
+ public:
+  PairGuard(Domain& a, Domain& b)
+      : first_(a.id() <= b.id() ? *a.events : *b.events), second_(a.id() <= b.id() ? *b.events : *a.events) {
+    lock_pair(first_.lock, second_.lock);
+  }
+  ~PairGuard() { unlock_pair(first_.lock, second_.lock); }
+  PairGuard(const PairGuard&) = delete;
+  PairGuard& operator=(const PairGuard&) = delete;
+
+ private:
+  EventChannels& first_;
+  EventChannels& second_;
+};
+
+// Sets evtchn_upcall_pending in `info` (v's vcpu_info, read once by the caller) and kicks v
+// when it newly became pending (Xen's vcpu_mark_events_pending + vcpu_kick).
+void raise_upcall(Vcpu& v, pv::vcpu_info& info) {
+  if (__atomic_exchange_n(&info.evtchn_upcall_pending, std::uint8_t{1}, __ATOMIC_SEQ_CST) != 0) return;
+  kick_vcpu(v);  // Xen's vcpu_kick: woken if blocked, told at once if running elsewhere
+}
+
+// Whether any of the polled ports is pending: 1 yes, 0 no, or -EINVAL for a port beyond the
+// valid range (Xen's evtchn_port_poll, port by port in the guest's order).
+long polled_port_pending(const Domain& d, const std::uint32_t* ports, unsigned nr_ports) {
+  for (unsigned i = 0; i < nr_ports; ++i) {
+    if (!d.events->valid(ports[i])) return -pv::XEN_EINVAL;
+    if (d.shared_info != nullptr && test_bit(pending_word(*d.shared_info, ports[i]), ports[i] % kBitsPerWord))
+      return 1;
+  }
+  return 0;
+}
+
 }  // namespace
 
 void EventChannels::init(unsigned max_port) {
@@ -41,7 +83,7 @@ void EventChannels::init(unsigned max_port) {
   for (auto& per_vcpu : virq_to_port_)
     for (std::uint16_t& p : per_vcpu) p = 0;
   poll_mask = 0;
-  for (std::int32_t& p : poll_port) p = 0;
+  for (std::atomic<std::int32_t>& p : poll_port) p = 0;
   dying = false;
   active_ = 0;
   max_port_ = max_port < kMaxPorts ? max_port : kMaxPorts - 1;
@@ -52,7 +94,8 @@ void EventChannels::init(unsigned max_port) {
 long EventChannels::allocate() {
   if (dying) return -pv::XEN_EINVAL;
   for (unsigned p = 0; p <= max_port_; ++p) {
-    if (p >= valid_ports_) valid_ports_ += kPortsPerBucket;  // Xen allocates the next bucket
+    if (p >= valid_ports_.load(std::memory_order_relaxed))
+      valid_ports_.fetch_add(kPortsPerBucket, std::memory_order_release);  // Xen allocates the next bucket
     if (ports_[p].state != PortState::free) continue;
     ++active_;
     return p;
@@ -65,28 +108,41 @@ void EventChannels::release(std::uint32_t p) {
   --active_;
 }
 
+bool EventChannels::stop_polling(unsigned id) {
+  const std::uint32_t bit = 1u << id;
+  if ((poll_mask.fetch_and(~bit) & bit) == 0) return false;
+  poll_port[id] = 0;
+  return true;
+}
+
 Domain* EventChannelOps::find(Vcpu& caller, pv::domid_t id) const {
   if (id == pv::DOMID_SELF) return &caller.domain();
   return domains_.find(id);
 }
 
 // Xen's evtchn_2l_set_pending: the pending bit, then (unmasked) the selector bit and the
-// upcall flag of the notified vCPU; pollers are checked whatever the mask says.
+// upcall flag of the notified vCPU; pollers are checked whatever the mask says. The caller
+// holds d's event lock or, for an interdomain send, the sender's (which pins the pairing).
+// The pending bit is set before any wake-up is tried (see block). The vcpu_info pointer is
+// read once: register_vcpu_info may move it meanwhile, and it re-marks every selector in
+// the new place, so bits set in the old one after its copy are not lost.
 void EventChannelOps::set_pending(Domain& d, const EventPort& chn, std::uint32_t port) {
-  Vcpu* v = d.vcpu(chn.notify_vcpu);
+  Vcpu* v = d.vcpu(notify_vcpu_of(chn));
   pv::shared_info* si = d.shared_info;
   if (si == nullptr || v == nullptr) return;
   if (test_and_set_bit(pending_word(*si, port), port % kBitsPerWord)) return;
   pv::vcpu_info* info = v->info();
   if (info != nullptr && !test_bit(mask_word(*si, port), port % kBitsPerWord) &&
       !test_and_set_bit(info->evtchn_pending_sel, port / kBitsPerWord))
-    mark_events_pending(*v);
-  // Xen's evtchn_check_pollers: wake every vCPU polling this port or several ports.
+    raise_upcall(*v, *info);
+  // Xen's evtchn_check_pollers: wake every vCPU polling this port or several ports; the one
+  // that ends a poll (stop_polling) wakes its vCPU.
   EventChannels& ec = *d.events;
-  for (unsigned id = 0; id < d.vcpu_count() && ec.poll_mask != 0; ++id) {
-    const std::uint32_t bit = 1u << id;
-    if ((ec.poll_mask & bit) == 0) continue;
-    if (ec.poll_port[id] <= 0 || static_cast<std::uint32_t>(ec.poll_port[id]) == port) unblock_vcpu(*d.vcpu(id));
+  const std::uint32_t polling = ec.poll_mask.load();
+  for (unsigned id = 0; id < d.vcpu_count() && (polling >> id) != 0; ++id) {
+    if ((polling & (1u << id)) == 0) continue;
+    const std::int32_t want = ec.poll_port[id].load();
+    if ((want <= 0 || static_cast<std::uint32_t>(want) == port) && ec.stop_polling(id)) unblock_vcpu(*d.vcpu(id));
   }
 }
 
@@ -97,6 +153,7 @@ void EventChannelOps::clear_pending(Domain& d, std::uint32_t port) {
 long EventChannelOps::alloc_unbound(Vcpu& caller, pv::evtchn_alloc_unbound& op) {
   Domain* d = find(caller, op.dom);
   if (d == nullptr || d->events == nullptr) return -pv::XEN_ESRCH;
+  LockGuard guard(d->events->lock);
   const long port = d->events->allocate();
   if (port < 0) return port;
   if (!may_target(caller.domain(), *d)) {
@@ -111,10 +168,13 @@ long EventChannelOps::alloc_unbound(Vcpu& caller, pv::evtchn_alloc_unbound& op) 
   return 0;
 }
 
+// Both domains' locks (one, for a loopback): the remote port's state is checked and both
+// ends change in one step, so neither side ever sees half a pairing.
 long EventChannelOps::bind_interdomain(Vcpu& caller, pv::evtchn_bind_interdomain& op) {
   Domain& ld = caller.domain();
   Domain* rd = find(caller, op.remote_dom);
   if (rd == nullptr || rd->events == nullptr) return -pv::XEN_ESRCH;
+  PairGuard guard(ld, *rd);
   const long lport = ld.events->allocate();
   if (lport < 0) return lport;
   const bool remote_ok = rd->events->valid(op.remote_port) &&
@@ -144,12 +204,13 @@ long EventChannelOps::bind_virq(Vcpu& caller, pv::evtchn_bind_virq& op) {
   if (op.virq >= pv::NR_VIRQS) return -pv::XEN_EINVAL;
   if (virq_is_global(op.virq) && op.vcpu != 0) return -pv::XEN_EINVAL;
   if (d.vcpu(op.vcpu) == nullptr) return -pv::XEN_ENOENT;
+  LockGuard guard(d.events->lock);
   if (d.events->virq_port(op.vcpu, op.virq) != 0) return -pv::XEN_EEXIST;
   const long port = d.events->allocate();
   if (port < 0) return port;
   EventPort& chn = d.events->port(static_cast<std::uint32_t>(port));
   chn.state = PortState::virq;
-  chn.notify_vcpu = static_cast<std::uint8_t>(op.vcpu);
+  set_notify_vcpu(chn, op.vcpu);
   chn.virq = static_cast<std::uint8_t>(op.virq);
   d.events->set_virq_port(op.vcpu, op.virq, static_cast<std::uint16_t>(port));
   op.port = static_cast<std::uint32_t>(port);
@@ -159,11 +220,12 @@ long EventChannelOps::bind_virq(Vcpu& caller, pv::evtchn_bind_virq& op) {
 long EventChannelOps::bind_ipi(Vcpu& caller, pv::evtchn_bind_ipi& op) {
   Domain& d = caller.domain();
   if (d.vcpu(op.vcpu) == nullptr) return -pv::XEN_ENOENT;
+  LockGuard guard(d.events->lock);
   const long port = d.events->allocate();
   if (port < 0) return port;
   EventPort& chn = d.events->port(static_cast<std::uint32_t>(port));
   chn.state = PortState::ipi;
-  chn.notify_vcpu = static_cast<std::uint8_t>(op.vcpu);
+  set_notify_vcpu(chn, op.vcpu);
   op.port = static_cast<std::uint32_t>(port);
   return 0;
 }
@@ -176,7 +238,30 @@ long EventChannelOps::bind_pirq(Vcpu&, pv::evtchn_bind_pirq& op) {
   return op.pirq >= kNrPirqs ? -pv::XEN_EINVAL : -pv::XEN_EPERM;
 }
 
+Domain* EventChannelOps::lock_partner(Domain& d, std::uint32_t port) const {
+  if (!d.events->valid(port) || d.events->port(port).state != PortState::interdomain) return nullptr;
+  Domain* peer = domains_.find(d.events->port(port).remote_domid);
+  return peer != &d && peer != nullptr && peer->events != nullptr ? peer : nullptr;
+}
+
+// Xen's evtchn_close with its "again" loop: the peer of an interdomain port is read under
+// the own lock, but both locks must be taken in domid order, so the own one is dropped and
+// the pair taken; if the port changed meanwhile (the peer closed its end, or it was closed
+// and rebound), look again.
 long EventChannelOps::close(Domain& d, std::uint32_t port) {
+  for (;;) {
+    Domain* peer = nullptr;
+    {
+      LockGuard own(d.events->lock);
+      peer = lock_partner(d, port);
+      if (peer == nullptr) return close_locked(d, port);
+    }
+    PairGuard both(d, *peer);
+    if (lock_partner(d, port) == peer) return close_locked(d, port);
+  }
+}
+
+long EventChannelOps::close_locked(Domain& d, std::uint32_t port) {
   EventChannels& ec = *d.events;
   if (!ec.valid(port)) return -pv::XEN_EINVAL;
   EventPort& chn = ec.port(port);
@@ -208,7 +293,10 @@ long EventChannelOps::close(Domain& d, std::uint32_t port) {
   return 0;
 }
 
+// Only the sender's lock: an interdomain pairing cannot change while it is held (close and
+// bind take both), and everything touched on the receiving side is atomic.
 long EventChannelOps::send(Domain& d, std::uint32_t port) {
+  LockGuard guard(d.events->lock);
   if (!d.events->valid(port)) return -pv::XEN_EINVAL;
   const EventPort& chn = d.events->port(port);
   switch (chn.state) {
@@ -230,6 +318,7 @@ long EventChannelOps::send(Domain& d, std::uint32_t port) {
 long EventChannelOps::status(Vcpu& caller, pv::evtchn_status& op) {
   Domain* d = find(caller, op.dom);
   if (d == nullptr || d->events == nullptr) return -pv::XEN_ESRCH;
+  LockGuard guard(d->events->lock);
   if (!d->events->valid(op.port)) return -pv::XEN_EINVAL;
   if (!may_target(caller.domain(), *d)) return -pv::XEN_EPERM;
   const EventPort& chn = d->events->port(op.port);
@@ -264,25 +353,29 @@ long EventChannelOps::status(Vcpu& caller, pv::evtchn_status& op) {
 
 long EventChannelOps::bind_vcpu(Domain& d, std::uint32_t port, std::uint32_t vcpu) {
   if (d.vcpu(vcpu) == nullptr) return -pv::XEN_ENOENT;
+  LockGuard guard(d.events->lock);
   if (!d.events->valid(port)) return -pv::XEN_EINVAL;
   EventPort& chn = d.events->port(port);
   const bool movable = chn.state == PortState::unbound || chn.state == PortState::interdomain ||
                        (chn.state == PortState::virq && virq_is_global(chn.virq));
   if (!movable) return -pv::XEN_EINVAL;
-  chn.notify_vcpu = static_cast<std::uint8_t>(vcpu);
+  set_notify_vcpu(chn, vcpu);  // a peer's send may be reading it right now
   return 0;
 }
 
-// Xen's evtchn_2l_unmask: clearing a mask bit over a pending port raises it on the port's vCPU.
+// Xen's evtchn_2l_unmask: clearing a mask bit over a pending port raises it on the port's
+// vCPU. The lock keeps the port's notify_vcpu and the vcpu_info's place steady.
 long EventChannelOps::unmask(Domain& d, std::uint32_t port) {
+  LockGuard guard(d.events->lock);
   if (!d.events->valid(port)) return -pv::XEN_EINVAL;
   pv::shared_info* si = d.shared_info;
   Vcpu* v = d.vcpu(d.events->port(port).notify_vcpu);
-  if (si == nullptr || v == nullptr || v->info() == nullptr) return 0;
+  pv::vcpu_info* info = v != nullptr ? v->info() : nullptr;
+  if (si == nullptr || info == nullptr) return 0;
   const unsigned bit = port % kBitsPerWord;
   if (test_and_clear_bit(mask_word(*si, port), bit) && test_bit(pending_word(*si, port), bit) &&
-      !test_and_set_bit(v->info()->evtchn_pending_sel, port / kBitsPerWord))
-    mark_events_pending(*v);
+      !test_and_set_bit(info->evtchn_pending_sel, port / kBitsPerWord))
+    raise_upcall(*v, *info);
   return 0;
 }
 
@@ -293,51 +386,83 @@ long EventChannelOps::reset(Vcpu& caller, pv::domid_t dom) {
   if (d == nullptr || d->events == nullptr) return -pv::XEN_ESRCH;
   if (!may_target(caller.domain(), *d)) return -pv::XEN_EPERM;
   if (d != &caller.domain()) return -pv::XEN_EINVAL;
-  for (unsigned p = 1; p < d->events->valid_ports() && d->events->active() > 0; ++p)
-    (void)close(*d, p);
+  close_all(*d);
   return 0;
 }
 
+// Every port closed one at a time, each with the locks it needs (close): no lock is held
+// across the walk, so a peer's send or close is never kept waiting for a whole table.
+void EventChannelOps::close_all(Domain& d) {
+  for (unsigned p = d.events->valid_ports(); --p > 0;) (void)close(d, p);
+}
+
+// From timers and other CPUs, holding no lock: the port is looked up under the domain's
+// event lock, so it cannot be closed (or rebound to another VIRQ) halfway through.
 void EventChannelOps::send_vcpu_virq(Vcpu& v, std::uint32_t virq) {
   Domain& d = v.domain();
   if (virq >= pv::NR_VIRQS || virq_is_global(virq) || d.events == nullptr) return;
+  LockGuard guard(d.events->lock);
   if (const std::uint16_t port = d.events->virq_port(v.id(), virq)) set_pending(d, d.events->port(port), port);
 }
 
 void EventChannelOps::send_global_virq(Domain& d, std::uint32_t virq) {
   if (virq >= pv::NR_VIRQS || !virq_is_global(virq) || d.events == nullptr) return;
+  LockGuard guard(d.events->lock);
   if (const std::uint16_t port = d.events->virq_port(0, virq)) set_pending(d, d.events->port(port), port);
 }
 
 // Xen's vcpu_block_enable_events: events are enabled, then the vCPU blocks unless one is
-// already waiting (checked after blocking, so a wakeup cannot be lost).
+// already waiting.
+//
+// Why no wake-up is lost (Xen's vcpu_block against evtchn_set_pending): a blocking vCPU
+// writes its state (blocked), then reads the event flags; a sender writes the event flags
+// (pending bit, selector, evtchn_upcall_pending, or for a poller the port's pending bit),
+// then reads the state (wake_from_blocked's compare-exchange). Every access is sequentially
+// consistent, and the fence keeps the blocker's read after its write, so at least one side
+// sees the other's write: either the sender finds the vCPU blocked and wakes it, or the
+// vCPU finds the event and wakes itself. Both may: wake_from_blocked lets exactly one of
+// them change blocked -> runnable (and notify the scheduler).
 void EventChannelOps::block(Vcpu& v) {
-  if (pv::vcpu_info* info = v.info()) info->evtchn_upcall_mask = 0;
-  v.state = VcpuState::blocked;
-  if (events_need_delivery(v)) v.state = VcpuState::runnable;
+  if (pv::vcpu_info* info = v.info()) __atomic_store_n(&info->evtchn_upcall_mask, std::uint8_t{0}, __ATOMIC_SEQ_CST);
+  v.state.store(VcpuState::blocked);
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (events_need_delivery(v)) (void)v.wake_from_blocked();
 }
 
 // Xen's do_poll (the caller checked nr_ports <= 128 and copied the ports): returns at once
 // when an upcall is deliverable or a polled port is pending; a bad port is -EINVAL.
+// Blocked and registered as polling first, checked after (the ordering at block): a sender
+// that sets a polled port pending later sees the poll bit and ends the poll. If someone
+// already ended it (saw the vCPU blocked before the poll bit, or the reverse), or anything
+// is pending, the poll ends here and the vCPU wakes itself; whichever of it and a sender
+// wins stop_polling is the one that wakes.
 long EventChannelOps::poll(Vcpu& v, const std::uint32_t* ports, unsigned nr_ports) {
-  Domain& d = v.domain();
-  EventChannels& ec = *d.events;
-  if (events_need_delivery(v)) return 0;
-  for (unsigned i = 0; i < nr_ports; ++i) {
-    if (!ec.valid(ports[i])) return -pv::XEN_EINVAL;
-    if (d.shared_info != nullptr && test_bit(pending_word(*d.shared_info, ports[i]), ports[i] % kBitsPerWord)) return 0;
+  EventChannels& ec = *v.domain().events;
+  const unsigned id = v.id();
+  v.state.store(VcpuState::blocked);
+  ec.poll_port[id] = -1;
+  ec.poll_mask.fetch_or(1u << id);
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  long rc = 0;
+  const bool woken = (ec.poll_mask.load() & (1u << id)) == 0 || v.state.load() != VcpuState::blocked;
+  if (!woken && !events_need_delivery(v)) rc = polled_port_pending(v.domain(), ports, nr_ports);
+  if (!woken && rc == 0) {
+    // One port: narrow the poll to it, unless it already ended (then the -1 is gone).
+    std::int32_t any = -1;
+    if (nr_ports == 1) ec.poll_port[id].compare_exchange_strong(any, static_cast<std::int32_t>(ports[0]));
+    return 0;
   }
-  v.state = VcpuState::blocked;
-  ec.poll_mask |= 1u << v.id();
-  ec.poll_port[v.id()] = nr_ports == 1 ? static_cast<std::int32_t>(ports[0]) : -1;
-  return 0;
+  if (ec.stop_polling(id)) (void)v.wake_from_blocked();
+  return rc < 0 ? rc : 0;
 }
 
 void EventChannelOps::destroy(Domain& d) {
   if (d.events == nullptr) return;
-  d.events->dying = true;
-  for (unsigned p = d.events->valid_ports(); --p > 0;)
-    if (d.events->port(p).state != PortState::free) (void)close(d, p);
+  {
+    LockGuard guard(d.events->lock);
+    d.events->dying = true;  // no port allocated from here on
+  }
+  close_all(d);
   d.events->poll_mask = 0;
 }
 
@@ -345,13 +470,6 @@ bool events_need_delivery(const Vcpu& v) {
   const pv::vcpu_info* info = v.info();
   return info != nullptr && __atomic_load_n(&info->evtchn_upcall_pending, __ATOMIC_SEQ_CST) != 0 &&
          __atomic_load_n(&info->evtchn_upcall_mask, __ATOMIC_SEQ_CST) == 0;
-}
-
-void mark_events_pending(Vcpu& v) {
-  pv::vcpu_info* info = v.info();
-  if (info == nullptr) return;
-  if (__atomic_exchange_n(&info->evtchn_upcall_pending, std::uint8_t{1}, __ATOMIC_SEQ_CST) != 0) return;
-  kick_vcpu(v);  // Xen's vcpu_kick: woken if blocked, told at once if running elsewhere
 }
 
 }  // namespace hv

@@ -30,7 +30,9 @@ long sched_poll(HypercallContext& ctx, std::uint64_t guest_arg) {
   if (arg.nr_ports != 0 && !ctx.memory.copy_from_guest(ports, arg.ports.p, arg.nr_ports * sizeof ports[0]).ok())
     return -pv::XEN_EFAULT;
   const long rc = ctx.events->poll(ctx.vcpu, ports, arg.nr_ports);
-  const bool polling = (ec->poll_mask & (1u << ctx.vcpu.id())) != 0;  // else it returned at once
+  // Else it returned at once, or a sender already ended the poll (then a stale timer would
+  // only be a spurious wake-up: poll_timer_fn acts on a vCPU still polling).
+  const bool polling = (ec->poll_mask.load() & (1u << ctx.vcpu.id())) != 0;
   if (rc == 0 && polling && arg.timeout != 0) timer_set_poll(ctx.vcpu, arg.timeout, ctx.cpu.system_time_ns());
   return rc;
 }

@@ -1,7 +1,8 @@
 // hc_timer: set_timer_op (hypercall 15) and the VCPUOP timer sub-ops (Xen 4.17's
 // do_set_timer_op and common_vcpu_op). Expired timers raise VIRQ_TIMER for their vCPU through
 // the event-channel code, which wakes the vCPU if it is blocked; nothing happens when the
-// guest has not bound VIRQ_TIMER.
+// guest has not bound VIRQ_TIMER. The handlers run on the calling vCPU's CPU holding its
+// domain lock only (core/timer takes the timer locks itself and sends with none held).
 #include <pv/errno.hpp>
 #include <pv/event_channel.hpp>
 #include <pv/vcpu.hpp>

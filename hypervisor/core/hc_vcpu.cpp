@@ -12,6 +12,7 @@
 #include <pv/vcpu.hpp>
 
 #include "domain.hpp"
+#include "event_channel.hpp"  // the event lock register_vcpu_info takes
 #include "hypercall.hpp"
 #include "mm_ops.hpp"
 #include "nmi.hpp"
@@ -39,18 +40,27 @@ long register_vcpu_info(HypercallContext& ctx, Vcpu& v, const pv::vcpu_register_
     return -pv::XEN_ENOMEM;
   }
   auto* placed = reinterpret_cast<pv::vcpu_info*>(reinterpret_cast<std::uint8_t*>(page) + req.offset);
+  // Events may be delivered to v from other CPUs meanwhile. The domain's event lock (taken
+  // after the frame reference: memory before events in the lock order) keeps this domain's
+  // own deliveries (IPIs, VIRQs, unmask) out until the new place is complete. A peer's
+  // interdomain send holds only its own lock: it reads the pointer once and writes wholly to
+  // the old or the new place, and what it set in the old one after the copy is covered by
+  // marking everything pending below, after the switch.
+  SpinLock* events_lock = v.domain().events != nullptr ? &v.domain().events->lock : nullptr;
+  if (events_lock != nullptr) events_lock->lock();
   if (pv::vcpu_info* old = v.info()) {
     __builtin_memcpy(placed, old, sizeof *placed);
   } else {
     __builtin_memset(placed, 0, sizeof *placed);
     placed->evtchn_upcall_mask = 1;
   }
-  v.placed_info = placed;
+  __atomic_store_n(&v.placed_info, placed, __ATOMIC_SEQ_CST);  // the copy is visible first
   v.placed_info_mfn = mfn;
   // Everything pending, so nothing raised during the move is lost (a spurious upcall is
   // harmless), exactly as Xen does.
-  __atomic_store_n(&placed->evtchn_pending_sel, ~std::uint64_t{0}, __ATOMIC_RELEASE);
-  __atomic_store_n(&placed->evtchn_upcall_pending, std::uint8_t{1}, __ATOMIC_RELEASE);
+  __atomic_store_n(&placed->evtchn_pending_sel, ~std::uint64_t{0}, __ATOMIC_SEQ_CST);
+  __atomic_store_n(&placed->evtchn_upcall_pending, std::uint8_t{1}, __ATOMIC_SEQ_CST);
+  if (events_lock != nullptr) events_lock->unlock();
   return 0;
 }
 

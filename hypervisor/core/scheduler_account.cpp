@@ -2,7 +2,7 @@
 // active lists it walks, caps (parking) and the domctl parameters. Every period the online
 // pCPUs' time is handed out as credit to the vCPUs that ran recently, by domain weight; a
 // domain never earns more than its vCPUs could use (or its cap allows), and what it cannot
-// use goes to the others.
+// use goes to the others. It runs with every pCPU's lock held (scheduler.hpp, "Locking").
 #include "domain.hpp"
 #include "scheduler.hpp"
 
@@ -16,7 +16,8 @@ std::int64_t div_up(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
 
 }  // namespace
 
-// Xen's __csched_unit_acct_start: the vCPU (and its domain) earn credit again.
+// Xen's __csched_unit_acct_start: the vCPU (and its domain) earn credit again. The caller holds
+// v's pCPU lock and acct_lock_ (pCPUs share the domain's count and the list), as for acct_stop.
 void Scheduler::acct_start(Vcpu& v) {
   Domain& d = v.domain();
   v.sched.active = true;
@@ -34,21 +35,35 @@ void Scheduler::acct_stop(Vcpu& v) {
 // Runs the accounting once its time has come. Every running vCPU pays first, so the period's
 // run time is all on the books (Xen's 10 ms ticks do that, less exactly). A clock that jumped
 // more than a period starts a new rhythm instead of paying out the missed periods.
+// Called before the caller's own pCPU lock: whether it is due is read without a lock, then
+// every pCPU is locked in pCPU order and it is checked again, so of the pCPUs that found it due
+// only the first accounts.
 void Scheduler::maybe_account(std::uint64_t now) {
-  if (next_account_ == 0) next_account_ = now + kPeriodNs;
-  if (now < next_account_) return;
-  for (unsigned cpu = 0; cpu < ncpus_; ++cpu) {
-    Vcpu* running = cpus_[cpu].current;
-    if (running != nullptr && running->sched.inserted) charge(*running, now);
+  std::uint64_t due = next_account_.load(std::memory_order_relaxed);
+  if (due == 0) {
+    next_account_.compare_exchange_strong(due, now + kPeriodNs, std::memory_order_relaxed);
+    return;
   }
-  account();
-  next_account_ = now - next_account_ < kPeriodNs ? next_account_ + kPeriodNs : now + kPeriodNs;
+  if (now < due) return;
+  for (unsigned cpu = 0; cpu < ncpus_; ++cpu) cpus_[cpu].lock.lock();
+  due = next_account_.load(std::memory_order_relaxed);
+  if (now >= due) {
+    for (unsigned cpu = 0; cpu < ncpus_; ++cpu) {
+      Vcpu* running = cpus_[cpu].current.load(std::memory_order_relaxed);
+      if (running != nullptr && running->sched.inserted) charge(*running, now);
+    }
+    account();
+    const std::uint64_t next = now - due < kPeriodNs ? due + kPeriodNs : now + kPeriodNs;
+    next_account_.store(next, std::memory_order_relaxed);
+  }
+  for (unsigned cpu = ncpus_; cpu-- > 0;) cpus_[cpu].lock.unlock();
 }
 
 // Xen's csched_acct, share by share (names as there). The total weight (Xen's prv->weight,
 // kept up to date there) is summed here, so a weight written straight into Domain::sched
 // cannot leave a stale total behind.
 void Scheduler::account() {
+  LockGuard acct(acct_lock_);
   std::int64_t weight_total = 0;
   for (Domain* d = active_domains_.front(); d != nullptr; d = DomainList::next(*d))
     weight_total += std::int64_t{d->sched.weight} * d->sched.active_vcpus;
@@ -133,7 +148,8 @@ void Scheduler::park(Vcpu& v) {
 void Scheduler::unpark(Vcpu& v) {
   v.sched.parked = false;
   if (v.sched.inserted && v.runnable() && !RunQueue::linked(v) && !is_running(v)) {
-    if (!allowed(v, v.sched.cpu)) v.sched.cpu = first_allowed(v);
+    const unsigned cpu = v.sched.cpu.load(std::memory_order_relaxed);
+    if (!allowed(v, cpu)) move(v, first_allowed(v));  // every pCPU's lock is held
     runq_insert(v);
   }
 }
@@ -157,6 +173,7 @@ void Scheduler::runq_sort(unsigned cpu) {
 }
 
 long Scheduler::set_params(Domain& d, std::uint16_t weight, std::uint16_t cap) {
+  LockGuard acct(acct_lock_);
   SchedDomain& s = d.sched;
   if (weight != 0) s.weight = weight;
   if (cap != 0xffff) s.cap = cap;
@@ -164,6 +181,7 @@ long Scheduler::set_params(Domain& d, std::uint16_t weight, std::uint16_t cap) {
 }
 
 void Scheduler::get_params(const Domain& d, std::uint16_t& weight, std::uint16_t& cap) const {
+  LockGuard acct(acct_lock_);
   weight = d.sched.weight;
   cap = d.sched.cap;
 }

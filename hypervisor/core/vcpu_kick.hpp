@@ -17,11 +17,14 @@ struct VcpuNotifier {
 // Installed once by the arch before any vCPU runs (nullptr: none).
 void set_vcpu_notifier(const VcpuNotifier* notifier);
 
-// A blocked (or polling) vCPU becomes runnable (Xen's vcpu_unblock); no-op otherwise.
+// A blocked (or polling) vCPU becomes runnable (Xen's vcpu_unblock); no-op otherwise. Any
+// CPU, any locks up to level 3 held (the notifier takes scheduler locks): of concurrent
+// callers exactly one wakes it and notifies.
 void unblock_vcpu(Vcpu& v);
 // An offline vCPU becomes runnable (VCPUOP_up); no-op otherwise.
 void bring_vcpu_up(Vcpu& v);
 // unblock_vcpu, then make a running v look at its pending events/NMI (Xen's vcpu_kick).
+// The caller sets what is pending before kicking (see EventChannelOps::block).
 void kick_vcpu(Vcpu& v);
 
 }  // namespace hv

@@ -58,9 +58,11 @@ struct Machine {
   void reschedule(unsigned cpu) {
     advance_to(now);
     Cpu& c = cpus[cpu];
-    Scheduler::Decision d = sched.do_schedule(cpu, c.current, now);
+    Vcpu* prev = c.current;
+    Scheduler::Decision d = sched.do_schedule(cpu, prev, now);
     EXPECT_GT(d.slice_ns, 0u);
     c.current = d.next;
+    if (prev != nullptr && d.next != prev) sched.context_saved(*prev);  // switched out at once
     c.deadline = now + d.slice_ns;
     if (d.next != nullptr) ran_on[d.next] |= std::uint64_t{1} << cpu;
   }
