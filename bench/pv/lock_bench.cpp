@@ -36,14 +36,18 @@ void split_by_domain(const std::string& log, std::string& dom0, std::string& d1)
   }
 }
 
-Runs run(const fs::path& out_dir, const char* name, bool with_d1, const std::string& args) {
+struct Images {
+  fs::path hypervisor = LOCK_BENCH_HYPERVISOR, guest = LOCK_BENCH_GUEST;
+};
+
+Runs run(const Images& images, const fs::path& out_dir, const char* name, bool with_d1, const std::string& args) {
   MachineOptions opt;
   opt.cpus = 2;
   opt.work_dir = out_dir / (std::string("lock_bench-") + name);
   fs::create_directories(opt.work_dir);
-  std::vector<BootModule> modules{{LOCK_BENCH_GUEST, args}};
-  if (with_d1) modules.push_back({LOCK_BENCH_GUEST, "domain name=peer mem=32M console_io cpus=1 -- " + args});
-  opt.iso = make_grub_iso(LOCK_BENCH_HYPERVISOR, "bench_floor debug_exit=0xf4 dom0_vcpus_pin", modules, opt.work_dir);
+  std::vector<BootModule> modules{{images.guest, args}};
+  if (with_d1) modules.push_back({images.guest, "domain name=peer mem=32M console_io cpus=1 -- " + args});
+  opt.iso = make_grub_iso(images.hypervisor, "bench_floor debug_exit=0xf4 dom0_vcpus_pin", modules, opt.work_dir);
   Machine m(opt);
   m.start();
   const bool done = m.wait_for("all domains have stopped", scaled(900s));
@@ -51,6 +55,8 @@ Runs run(const fs::path& out_dir, const char* name, bool with_d1, const std::str
   m.kill();
   std::string dom0_log, d1_log;
   split_by_domain(log, dom0_log, d1_log);
+  if (log.find("BENCH_SYNC late") != std::string::npos)
+    std::cerr << "lock_bench: " << name << ": a figure started late, so the two domains' figures overlap less\n";
   const bool passed = dom0_log.find("RESULT: PASS") != std::string::npos &&
                       (!with_d1 || d1_log.find("RESULT: PASS") != std::string::npos);
   if (!done || !passed) throw std::runtime_error(std::string(name) + ": the benchmark guests did not pass\n" + m.log_tail(30));
@@ -67,18 +73,28 @@ double per_op(const Run& r, const std::string& name) {
 int main(int argc, char** argv) {
   std::uint64_t iterations = 20000;
   fs::path out_dir = ".";
+  Images images;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--smoke") iterations = 1000;
     else if (a == "--iterations" && i + 1 < argc) iterations = std::stoull(argv[++i]);
     else if (a == "--out-dir" && i + 1 < argc) out_dir = argv[++i];
-    else { std::cerr << "usage: lock_bench [--smoke] [--iterations N] [--out-dir DIR]\n"; return 2; }
+    else if (a == "--hypervisor" && i + 1 < argc) images.hypervisor = argv[++i];  // e.g. another build's
+    else if (a == "--guest" && i + 1 < argc) images.guest = argv[++i];
+    else {
+      std::cerr << "usage: lock_bench [--smoke] [--iterations N] [--out-dir DIR] [--hypervisor ELF] [--guest ELF]\n";
+      return 2;
+    }
   }
   try {
     fs::create_directories(out_dir);
-    const std::string args = "iterations=" + std::to_string(iterations);
-    const Runs alone = run(out_dir, "alone", false, args);
-    const Runs both = run(out_dir, "parallel", true, args);
+    // Every figure of both domains starts at the same system time (pv_bench_guest's sync): the
+    // first well after both domains have booted under TCG, then one slot per figure, long
+    // enough for the slowest figure at this size.
+    const std::uint64_t step_ms = iterations <= 1000 ? 500 : 5000;
+    const std::string args = "iterations=" + std::to_string(iterations) + " sync_start_ms=8000 sync_ms=" + std::to_string(step_ms);
+    const Runs alone = run(images, out_dir, "alone", false, args);
+    const Runs both = run(images, out_dir, "parallel", true, args);
     std::cout << machine_line() << " accel=" << accel_name(choose_accel()) << " iterations=" << iterations << "\n";
     std::ofstream csv(out_dir / "lock_bench.csv");
     csv << "figure,alone_cycles_per_op,parallel_dom0_cycles_per_op,parallel_d1_cycles_per_op,parallel_over_alone\n";

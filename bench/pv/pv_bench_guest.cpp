@@ -8,7 +8,10 @@
 //                    HYPERVISOR_iret: one user->kernel->user round trip
 // It also prints "BENCH_CLOCK mul=... shift=..." from its own vcpu_time_info, so pv_bench can
 // turn cycles into ns the way the guest's clock would, on each hypervisor.
-// Iterations come from the command line ("iterations=N").
+// Iterations come from the command line ("iterations=N"). With "sync_start_ms=S sync_ms=D"
+// figure k starts at system time S + k*D ms (lock_bench runs two domains at once, so each
+// figure overlaps the same figure of the other domain); a figure that would start late says
+// so ("BENCH_SYNC late figure=k").
 #include <pv/arch_x86_64.hpp>
 #include <pv/hypercall.hpp>
 #include <pv/mmu.hpp>
@@ -31,9 +34,10 @@ inline std::uint64_t rdtsc() {
   return (std::uint64_t{hi} << 32) | lo;
 }
 
-std::uint64_t parse_iterations(const char* cmdline) {
-  const char key[] = "iterations=";
+// The number after " key=" (or at the start) on the command line, or `otherwise`.
+std::uint64_t parse_number(const char* cmdline, const char* key, std::uint64_t otherwise) {
   for (const char* p = cmdline; *p != 0; ++p) {
+    if (p != cmdline && p[-1] != ' ') continue;
     unsigned i = 0;
     while (key[i] != 0 && p[i] == key[i]) ++i;
     if (key[i] != 0) continue;
@@ -41,7 +45,22 @@ std::uint64_t parse_iterations(const char* cmdline) {
     for (p += i; *p >= '0' && *p <= '9'; ++p) n = n * 10 + static_cast<std::uint64_t>(*p - '0');
     return n;
   }
-  return 20000;
+  return otherwise;
+}
+
+std::uint64_t sync_start_ns = 0, sync_step_ns = 0;  // 0: figures start when the last ended
+unsigned next_figure = 0;
+
+// Waits for figure k's start time (see the header), interrupts off: a spin on the clock.
+void wait_for_slot() {
+  const unsigned k = next_figure++;
+  if (sync_step_ns == 0) return;
+  const std::uint64_t at = sync_start_ns + k * sync_step_ns;
+  if (guest::pvclock::now(guest::mm::vcpu0().time) > at) {
+    guest::print("BENCH_SYNC late figure=%u\n", k);
+    return;
+  }
+  while (guest::pvclock::now(guest::mm::vcpu0().time) < at) asm volatile("pause");
 }
 
 void report(const char* name, std::uint64_t ops, std::uint64_t cycles) {
@@ -63,6 +82,7 @@ void bench_mmu_update(std::uint64_t iterations) {
   const std::uint64_t rw = (mfn << 12) | PTE_P | PTE_RW | PTE_A | PTE_D, ro = (mfn << 12) | PTE_P | PTE_A;
   static pv::mmu_update reqs[256];
   for (unsigned batch : {1u, 16u, 256u}) {
+    wait_for_slot();
     for (unsigned i = 0; i < batch; ++i) reqs[i] = {pte_maddr | pv::MMU_NORMAL_PT_UPDATE, (i & 1) ? rw : ro};
     if (batch % 2 == 1) reqs[batch - 1].val = rw;  // always end writable
     const std::uint64_t calls = iterations / batch + 1;
@@ -119,6 +139,7 @@ void bench_syscall_bounce(std::uint64_t iterations) {
   GUEST_CHECK(guest::mm::mmuext(pv::MMUEXT_NEW_USER_BASEPTR, user_l4) == 0);
   // Events stay masked in user mode too (IF clear in the frame): nothing may interrupt.
   bounces_left = iterations;
+  wait_for_slot();
   const std::uint64_t start = rdtsc();
   guest::enter_user(kUserCode, kUserStack + guest::mm::kPageSize, 0x002);
   const std::uint64_t cycles = rdtsc() - start;
@@ -140,13 +161,18 @@ void report_clock() {
 
 void guest_main(const pv::start_info& info) {
   guest::mm::init(info);
-  const std::uint64_t n = parse_iterations(reinterpret_cast<const char*>(info.cmd_line));
+  const char* cmdline = reinterpret_cast<const char*>(info.cmd_line);
+  const std::uint64_t n = parse_number(cmdline, "iterations=", 20000);
+  sync_start_ns = parse_number(cmdline, "sync_start_ms=", 0) * 1'000'000;
+  sync_step_ns = parse_number(cmdline, "sync_ms=", 0) * 1'000'000;
   guest::print("pv_bench: %lu iterations per figure\n", static_cast<unsigned long>(n));
   if (floor_available()) {
+    wait_for_slot();
     const std::uint64_t start = rdtsc();
     for (std::uint64_t i = 0; i < n; ++i) guest::hypercall<63>();
     report("floor_roundtrip", n, rdtsc() - start);
   }
+  wait_for_slot();
   const std::uint64_t start = rdtsc();
   for (std::uint64_t i = 0; i < n; ++i) guest::hypercall<pv::hypercall::xen_version>(pv::XENVER_version, 0);
   report("null_hypercall", n, rdtsc() - start);

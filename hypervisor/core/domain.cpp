@@ -10,7 +10,8 @@ bool Vcpu::runnable() const {
 }
 
 pv::vcpu_info* Vcpu::info() const {
-  if (placed_info != nullptr) return placed_info;
+  // Moved by register_vcpu_info under the event lock while other CPUs deliver: one read.
+  if (pv::vcpu_info* placed = __atomic_load_n(&placed_info, __ATOMIC_ACQUIRE); placed != nullptr) return placed;
   pv::shared_info* si = domain_.shared_info;
   if (si == nullptr || id_ >= pv::XEN_LEGACY_MAX_VCPUS) return nullptr;
   return &si->vcpu_info[id_];

@@ -22,7 +22,8 @@
 //     a pair taken together in domid order (lock_pair).
 //  4. scheduler locks, one per pCPU (its run queue and the scheduling state of the vCPUs
 //     assigned to it). Two only in pCPU order, or by try_lock.
-//  5. timer locks, one per pCPU (its timer queue). Two only in pCPU order, or by try_lock.
+//  5. timer locks: a vCPU's periodic-timer lock (VcpuTimers::periodic_lock), then a pCPU's
+//     timer-queue lock; never two queue locks at once (a timer moves in two steps).
 //  6. leaf locks (the console/log, a scheduler's accounting list): nothing is taken inside.
 // Locks are taken with interrupts off, never from an interrupt handler that can interrupt
 // their holder, never held across a return to a guest, and never taken twice (not recursive).

@@ -54,11 +54,7 @@ void periodic_fired(Vcpu& v, std::uint64_t expires, std::uint64_t now, TimerEven
 // Xen's poll_timer_fn: the timeout wakes the vCPU only if it is (still, or again) polling.
 void poll_timer_fn(Vcpu& v) {
   EventChannels* ec = v.domain().events;
-  const std::uint32_t bit = 1u << v.id();
-  if (ec == nullptr || (ec->poll_mask & bit) == 0) return;
-  ec->poll_mask &= ~bit;
-  ec->poll_port[v.id()] = 0;
-  unblock_vcpu(v);
+  if (ec != nullptr && ec->stop_polling(v.id())) unblock_vcpu(v);
 }
 
 }  // namespace

@@ -5,9 +5,10 @@
 // state, virtual TS and GDT copy. The rest is per-vCPU already: kernel stack (pv.kernel_sp;
 // TSS rsp0 is the per-CPU frame), virtual IOPL, debug registers.
 //
-// Everything here runs under the hypervisor lock (hv_lock.hpp). It is released only as a
-// guest is entered (run_vcpu) or while the CPU halts (idle_loop), so no lock is ever held
-// by a CPU that runs guest code.
+// Nothing here holds a lock across a switch: the scheduler locks its own run queues
+// (core/scheduler), the timer queues theirs, and a vCPU's registers are this CPU's alone
+// while it is `current` here. A vCPU switched out stays unrunnable elsewhere until its state
+// is saved (Scheduler::context_saved). No lock is ever held by a CPU that runs guest code.
 #include "context.hpp"
 
 #include <atomic>
@@ -21,7 +22,6 @@
 #include "core/vcpu_kick.hpp"
 #include "boot_domains.hpp"
 #include "guest_memory.hpp"
-#include "hv_lock.hpp"
 #include "ipi.hpp"
 #include "mm.hpp"
 #include "percpu.hpp"
@@ -40,14 +40,14 @@ namespace {
 // The CPU that runs `v` now (its registers are in that CPU's frame), or kSchedNoCpu.
 unsigned running_cpu(const Vcpu& v) {
   for (unsigned cpu = 0; cpu < HV_MAX_CPUS; ++cpu)
-    if (cpu_online(cpu) && cpu_info_of(cpu)->current == &v) return cpu;
+    if (cpu_online(cpu) && current_of(cpu) == &v) return cpu;
   return kSchedNoCpu;
 }
 
 // Makes `cpu` look at its state soon: at once when it is this CPU (on the way out of the
 // hypervisor), by an event-check IPI otherwise. `resched`: it must also choose again.
 void poke_cpu(unsigned cpu, bool resched) {
-  if (resched) state().cpus[cpu].need_resched = true;
+  if (resched) state().cpus[cpu].need_resched.store(true);
   if (cpu != this_cpu()) send_ipi(cpu, HV_VECTOR_EVENT_CHECK);
 }
 
@@ -72,21 +72,32 @@ bool every_domain_stopped() {
   return true;
 }
 
+// Set by the one CPU that tears the machine down; every other CPU that finds all domains
+// stopped parks instead.
+constinit std::atomic<bool> teardown_started{false};
+
+// A CPU with nothing left to do: it still answers TLB-flush requests until power-off.
+[[noreturn]] void park_cpu() {
+  for (;;) {
+    service_ipi_requests();
+    asm volatile("sti; hlt; cli" ::: "memory");
+  }
+}
+
 // Every domain has shut down: once no other CPU runs any vCPU, tear them all down (each
 // checked for leaks) and power off, with a failure status if any domain crashed.
 [[noreturn]] void all_domains_stopped() {
+  if (teardown_started.exchange(true)) park_cpu();
   for (unsigned cpu = 0; cpu < HV_MAX_CPUS; ++cpu)
-    if (cpu != this_cpu() && cpu_online(cpu) && cpu_info_of(cpu)->current != nullptr) poke_cpu(cpu, true);
+    if (cpu != this_cpu() && cpu_online(cpu) && current_of(cpu) != nullptr) poke_cpu(cpu, true);
   const std::uint64_t give_up = system_time_ns() + 5'000'000'000;
   for (;;) {
     bool busy = false;
     for (unsigned cpu = 0; cpu < HV_MAX_CPUS; ++cpu)
-      busy |= cpu != this_cpu() && cpu_online(cpu) && cpu_info_of(cpu)->current != nullptr;
+      busy |= cpu != this_cpu() && cpu_online(cpu) && current_of(cpu) != nullptr;
     if (!busy) break;
     if (system_time_ns() > give_up) HV_PANIC("a CPU still runs a vCPU of a stopped domain after 5 s");
-    hv_unlock();  // let them switch out
-    asm volatile("pause");
-    hv_lock();
+    spin_relax();  // (serves their flush requests while they switch out)
   }
   const DomainRegistry& domains = state().domains;
   for (std::size_t i = 0; i < domains.size(); ++i)
@@ -97,10 +108,12 @@ bool every_domain_stopped() {
   power_off(failed ? ExitStatus::failure : ExitStatus::success);
 }
 
-// No vCPU can run anywhere and nothing armed can wake one: the machine is stuck.
+// No vCPU can run anywhere and nothing armed can wake one: the machine is stuck. Read without
+// any lock, so a snapshot may catch another CPU between popping a timer and waking its vCPU:
+// stuck_for_good() looks again a second later before anybody is declared stuck.
 bool nothing_can_ever_run() {
   for (unsigned cpu = 0; cpu < HV_MAX_CPUS; ++cpu)
-    if (cpu_online(cpu) && cpu_info_of(cpu)->current != nullptr) return false;
+    if (cpu_online(cpu) && current_of(cpu) != nullptr) return false;
   const DomainRegistry& domains = state().domains;
   for (std::size_t i = 0; i < domains.size(); ++i) {
     const Domain& d = *domains.at(i);
@@ -108,6 +121,16 @@ bool nothing_can_ever_run() {
       if (d.vcpu(v)->runnable()) return false;
   }
   return !timer_can_wake_someone();
+}
+
+bool stuck_for_good() {
+  if (!nothing_can_ever_run()) return false;
+  const std::uint64_t until = system_time_ns() + 1'000'000'000;
+  while (system_time_ns() < until) {
+    spin_relax();
+    if (!nothing_can_ever_run() || state().cpus[this_cpu()].need_resched.load()) return false;
+  }
+  return true;
 }
 
 [[noreturn]] void report_stuck() {
@@ -154,7 +177,11 @@ void switch_out(CpuInfo& info, Vcpu& v, std::uint64_t now) {
   save_vcpu_state(v);
   timer_switch_out(v);
   runstate_change(v.runstate, runstate_of(v), now);
-  info.current = nullptr;
+  set_current(info, nullptr);
+  // Its state is all in the Vcpu now: another CPU may run it (it may have been queued, even
+  // stolen, since do_schedule chose against it).
+  const unsigned tickle = state().scheduler.context_saved(v);
+  if (tickle != kSchedNoCpu) poke_cpu(tickle, true);
   Domain& d = v.domain();
   if (!d.is_shut_down()) return;
   for (unsigned i = 0; i < d.vcpu_count(); ++i) {
@@ -179,7 +206,7 @@ void schedule() {
   CpuSchedState& cs = state().cpus[this_cpu()];
   Vcpu* current = info->current;
   const std::uint64_t now = system_time_ns();
-  cs.need_resched = false;
+  cs.need_resched.store(false);
   if (current != nullptr && current->yield_requested) {
     current->yield_requested = false;
     if (current->runnable()) state().scheduler.vcpu_yield(*current);
@@ -221,16 +248,17 @@ void ap_schedule_loop() {
     service_ipi_requests();
     asm volatile("sti; hlt; cli" ::: "memory");  // until the boot CPU's event-check IPI
   }
-  hv_lock();
   idle_loop();
 }
 
 void run_vcpu(Vcpu& vcpu) {
   CpuInfo* info = get_cpu_info();
-  HV_ASSERT(hv_lock_held());  // released below, as the guest is entered
   HV_ASSERT(vcpu.mm.guest_table != 0);
   HV_ASSERT(running_cpu(vcpu) == kSchedNoCpu);
-  info->current = &vcpu;
+  // Published before the pending events are looked at below (a sequentially consistent
+  // store): a CPU that sets an event bit and then finds us not running yet knows we will see
+  // the bit; one that finds us running sends the IPI.
+  set_current(*info, &vcpu);
   info->guest_frame = vcpu.regs;
   info->guest_frame.rflags = sanitize_guest_rflags(info->guest_frame.rflags);
   load_guest_root(vcpu);
@@ -243,7 +271,6 @@ void run_vcpu(Vcpu& vcpu) {
   timer_switch_in(vcpu);  // its timers follow it to this CPU (Xen migrates them)
   resume_pv_cpu(vcpu);  // (switches away instead if that crashes the domain)
   deliver_events_on_resume(vcpu);  // (switches away instead if that crashes the domain)
-  hv_unlock();
   hv_enter_frame(&info->guest_frame);
 }
 
@@ -251,7 +278,7 @@ void reschedule_if_needed() {
   CpuInfo* info = get_cpu_info();
   Vcpu* current = info->current;
   const bool keep = current != nullptr && current->runnable() && !current->yield_requested &&
-                    !state().cpus[this_cpu()].need_resched;
+                    !state().cpus[this_cpu()].need_resched.load();
   if (!keep) schedule();
   info->guest_frame.rflags = sanitize_guest_rflags(info->guest_frame.rflags);
 }
@@ -263,11 +290,11 @@ void idle_loop() {
   for (;;) {
     if (every_domain_stopped()) all_domains_stopped();
     const std::uint64_t now = system_time_ns();
-    state().cpus[this_cpu()].need_resched = false;
+    state().cpus[this_cpu()].need_resched.store(false);
     const Scheduler::Decision d = state().scheduler.do_schedule(this_cpu(), nullptr, now);
     set_slice(now, d);
     if (d.next != nullptr) run_vcpu(*d.next);
-    if (nothing_can_ever_run()) report_stuck();
+    if (stuck_for_good()) report_stuck();
     idle_until_interrupt();  // unlocks while halted; fires due timers after
   }
 }

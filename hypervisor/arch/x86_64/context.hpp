@@ -1,6 +1,6 @@
 // context: which vCPU runs on this CPU. Switching saves the outgoing vCPU's registers from
 // the per-CPU frame, loads the incoming one's and its page-table root, and resumes it. Every
-// function here is called with the hypervisor lock held (hv_lock.hpp).
+// function here is called with no lock held, and none holds one while a guest runs.
 #pragma once
 #include "core/domain.hpp"
 
@@ -18,7 +18,7 @@ void context_init();
 // An AP's life once it is online: waits for start_scheduling, then schedules. Never returns.
 [[noreturn]] void ap_schedule_loop();
 
-// Runs `vcpu` on this CPU from its saved registers; releases the lock as it enters the guest.
+// Runs `vcpu` on this CPU from its saved registers.
 [[noreturn]] void run_vcpu(Vcpu& vcpu);
 
 // Called on the way back to a guest: if the current vCPU can no longer run, has yielded, or

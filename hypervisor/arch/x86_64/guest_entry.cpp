@@ -20,7 +20,6 @@
 #include "core/x86_decode.hpp"
 #include "fault_fixup.hpp"
 #include "guest_memory.hpp"
-#include "hv_lock.hpp"
 #include "io.hpp"
 #include "layout.hpp"
 #include "percpu.hpp"
@@ -282,10 +281,8 @@ extern "C" void hv_bad_guest_frame(hv::x86::TrapFrame* f) {
   hv::Vcpu* vcpu = get_cpu_info()->current;
   HV_WARN(guest, "d%u: cannot resume at cs %#lx ss %#lx rip %#lx: crashing domain",
           vcpu ? vcpu->domain().id() : 0xFFFF, f->cs, f->ss, f->rip);
-  hv_lock();
   if (vcpu != nullptr) vcpu->domain().shutdown(pv::SHUTDOWN_crash);
   reschedule_if_needed();  // (never returns: the vCPU can no longer run)
-  hv_unlock();
 }
 
 extern "C" void hv_exception(hv::x86::TrapFrame* f) {
@@ -296,9 +293,7 @@ extern "C" void hv_exception(hv::x86::TrapFrame* f) {
     return;
   }
   if (((f->cs & 3) == 3 || f->vector == HV_VECTOR_SYSCALL) && f->vector != 8 && f->vector != 18) {
-    hv_lock();
     handle_guest_entry(*f);  // (may enter another vCPU instead of returning)
-    hv_unlock();
     return;
   }
   if (f->vector == 1) {  // before the fixups: the access that hit a breakpoint did not fault

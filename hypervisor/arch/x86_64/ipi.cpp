@@ -8,7 +8,6 @@
 
 #include "apic.hpp"
 #include "context.hpp"
-#include "hv_lock.hpp"
 #include "core/panic.hpp"
 #include "io.hpp"
 #include "layout.hpp"
@@ -229,7 +228,6 @@ extern "C" void hv_ipi_event_check(hv::x86::TrapFrame* f) {
   using namespace hv::x86;
   apic_eoi();
   if (interrupted_vcpu(f) == nullptr) return;
-  hv_lock();
   rearm_cpu_timer();
   resume_after_interrupt();
 }

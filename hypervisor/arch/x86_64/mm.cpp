@@ -37,7 +37,7 @@ class DirectMapFrames final : public MachineMemory {
 std::uint64_t cpus_running(pv::domid_t domid, const VcpuSet* only) {
   std::uint64_t mask = std::uint64_t{1} << this_cpu();
   for (unsigned cpu = 0; cpu < HV_MAX_CPUS; ++cpu) {
-    const Vcpu* v = cpu_online(cpu) ? cpu_info_of(cpu)->current : nullptr;
+    const Vcpu* v = cpu_online(cpu) ? current_of(cpu) : nullptr;
     if (v != nullptr && v->domain().id() == domid && (only == nullptr || only->test(v->id())))
       mask |= std::uint64_t{1} << cpu;
   }

@@ -46,6 +46,11 @@ inline CpuInfo* get_cpu_info() {
   return reinterpret_cast<CpuInfo*>((rsp | (HV_STACK_SIZE - 1)) + 1 - HV_CPU_INFO_SIZE);
 }
 
+// What another CPU runs (its `current`), read atomically: only that CPU writes it
+// (set_current), so this is a snapshot, good for choosing whom to send an IPI.
+inline Vcpu* current_of(unsigned cpu) { return __atomic_load_n(&cpu_info_of(cpu)->current, __ATOMIC_ACQUIRE); }
+inline void set_current(CpuInfo& info, Vcpu* v) { __atomic_store_n(&info.current, v, __ATOMIC_SEQ_CST); }
+
 // The vCPU an interrupt with frame `f` interrupted, or nullptr when it came from ring 0 (the
 // idle loop's halt). A ring-3 frame can only be this CPU's guest frame, of its current vCPU.
 inline Vcpu* interrupted_vcpu(const TrapFrame* f) {

@@ -10,7 +10,6 @@
 #include "core/domain.hpp"
 #include "core/log.hpp"
 #include "core/panic.hpp"
-#include "hv_lock.hpp"
 #include "io.hpp"
 #include "layout.hpp"
 #include "pv_cpu_platform.hpp"
@@ -57,7 +56,6 @@ std::uint64_t phys(const void* p) { return reinterpret_cast<std::uint64_t>(p) - 
   selftest_vcpu.regs.rflags = 0x202;
   selftest_vcpu.mm.guest_table = phys(space.l4) >> 12;
   selftest_vcpu.state = VcpuState::runnable;
-  hv_lock();  // run_vcpu releases it as it enters the guest
   run_vcpu(selftest_vcpu);
 }
 

@@ -8,7 +8,6 @@
 #include "core/panic.hpp"
 #include "context.hpp"
 #include "cpu.hpp"
-#include "hv_lock.hpp"
 #include "ipi.hpp"
 #include "boot_domains.hpp"
 #include "io.hpp"
@@ -152,6 +151,5 @@ extern "C" [[noreturn]] void hv_start64(std::uint32_t protocol, std::uint32_t ma
   state().info.m2p_frames = m2p_frames();
   state().info.machine_map = &boot_info.memory;
   context_init();
-  hv_lock();  // from here on the boot CPU is one of several (released as it enters a guest)
   start_boot_domains(boot_info, cmdline);
 }

@@ -13,7 +13,6 @@
 #include "core/event_channel.hpp"
 #include "core/hypercall.hpp"
 #include "core/panic.hpp"
-#include "hv_lock.hpp"
 #include "ipi.hpp"
 #include "percpu.hpp"
 #include "pv_cpu_platform.hpp"
@@ -87,11 +86,10 @@ bool timer_can_wake_someone() {
 }
 
 void idle_until_interrupt() {
-  hv_unlock();
   // sti's one-instruction shadow makes "sti; hlt" atomic: an interrupt already pending (a
-  // wake-up IPI sent while we were unlocking) is taken at the hlt and ends it, never lost.
+  // wake-up IPI sent since the idle loop looked for work) is taken at the hlt and ends it,
+  // never lost.
   asm volatile("sti; hlt; cli" ::: "memory");
-  hv_lock();
   fire_due();
 }
 
@@ -100,7 +98,6 @@ void resume_after_interrupt() {
   reschedule_if_needed();  // returns only if this vCPU goes on running
   resume_pv_cpu(*info->current);  // a kicked NMI
   deliver_events_on_resume(*info->current);
-  hv_unlock();
 }
 
 }  // namespace hv::x86
@@ -111,7 +108,6 @@ extern "C" void hv_timer_interrupt(hv::x86::TrapFrame* f) {
   using namespace hv::x86;
   apic_eoi();
   if (interrupted_vcpu(f) == nullptr) return;
-  hv_lock();
   fire_due();
   // The current vCPU may be told of its own timer: a fresh time record first, so the time it
   // reads is never before the deadline it was woken for (pvclock rounds down).
