@@ -16,6 +16,7 @@
 
 #include "core/event_channel.hpp"
 #include "core/spinlock.hpp"
+#include "../smp_test_support.hpp"
 #include "test_domain.hpp"
 
 using namespace hv;
@@ -25,9 +26,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr auto kHang = std::chrono::seconds(2);  // far beyond any honest wait here
 constexpr auto kThreadsHang = std::chrono::seconds(20);  // whole test: only a deadlock is that slow
-
-// Two host cores run more threads than that: a lock waiter yields so the holder can run.
-void yield_relax() { std::this_thread::yield(); }
 
 // Runs the bodies on threads; fails the test and aborts if they are not all done in time.
 void run_bounded(const std::vector<std::function<void()>>& bodies) {
@@ -66,7 +64,7 @@ bool wait_for(const std::function<bool()>& ready) {
 
 struct EventChannelSmpTest : ::testing::Test {
   EventChannelSmpTest() {
-    set_spin_relax(yield_relax);
+    set_spin_relax(microxen::test::yield_relax);
     EXPECT_TRUE(registry.add(dom0.domain));
     EXPECT_TRUE(registry.add(dom1.domain));
   }

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/spinlock.hpp"
+#include "../smp_test_support.hpp"
 #include "sched_sim.hpp"
 
 namespace hv::sim {
@@ -67,7 +68,6 @@ constexpr std::uint64_t kStepNs = 250'000;
 constexpr auto kRunTime = std::chrono::milliseconds(1500);
 constexpr auto kWatchdog = std::chrono::seconds(20);
 
-void yield_relax() { std::this_thread::yield(); }
 
 struct Stress {
   Scheduler sched;
@@ -180,39 +180,12 @@ struct Stress {
   }
 };
 
-// Fails the test (the process) if `done` is not set in time, instead of hanging ctest.
-class Watchdog {
- public:
-  Watchdog()
-      : thread_([this] {
-          std::unique_lock<std::mutex> lock(mutex_);
-          if (!cv_.wait_for(lock, kWatchdog, [this] { return done_; })) {
-            std::fprintf(stderr, "scheduler stress: not done after %llds (deadlock?)\n",
-                         static_cast<long long>(kWatchdog.count()));
-            std::abort();
-          }
-        }) {}
-  ~Watchdog() {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      done_ = true;
-    }
-    cv_.notify_one();
-    thread_.join();
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  bool done_ = false;
-  std::thread thread_;
-};
 
 TEST(SchedulerSmp, StressNoDoubleRunNoLostVcpuNoDeadlock) {
-  set_spin_relax(yield_relax);  // more threads than host cores: let the lock holder run
+  set_spin_relax(microxen::test::yield_relax);  // more threads than host cores: let the lock holder run
   Stress st;
   {
-    Watchdog watchdog;
+    microxen::test::Watchdog watchdog(kWatchdog, "scheduler stress");
     std::vector<std::thread> cpus, helpers;
     for (unsigned c = 0; c < kCpus; ++c) cpus.emplace_back([&st, c] { st.cpu_thread(c); });
     for (unsigned h = 0; h < 2; ++h) helpers.emplace_back([&st, h] { st.helper_thread(100 + h); });

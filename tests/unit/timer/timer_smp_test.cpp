@@ -20,42 +20,16 @@
 #include "core/domain.hpp"
 #include "core/spinlock.hpp"
 #include "core/timer.hpp"
+#include "../smp_test_support.hpp"
 
 namespace hv {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-void yield_relax() { std::this_thread::yield(); }
 
 // A corrupted queue (a timer linked on two lists) can loop forever inside the code under
-// test, where no deadline of the test reaches: then the whole binary fails instead of hanging.
-class Watchdog {
- public:
-  explicit Watchdog(std::chrono::seconds limit)
-      : thread_([this, limit] {
-          std::unique_lock<std::mutex> l(m_);
-          if (!cv_.wait_for(l, limit, [this] { return done_; })) {
-            std::fprintf(stderr, "timer_smp_test: no progress for %llds: a queue is corrupt or a lock is held\n",
-                         static_cast<long long>(limit.count()));
-            std::abort();
-          }
-        }) {}
-  ~Watchdog() {
-    {
-      std::lock_guard<std::mutex> l(m_);
-      done_ = true;
-    }
-    cv_.notify_one();
-    thread_.join();
-  }
-
- private:
-  std::mutex m_;
-  std::condition_variable cv_;
-  bool done_ = false;
-  std::thread thread_;
-};
+// test: the Watchdog turns that into a failure.
 
 // Events per vCPU; the map is built before any thread starts and only read afterwards.
 struct Counts {
@@ -76,10 +50,10 @@ struct TimerSmpTest : ::testing::Test {
   Counts counts{kVcpus};
   std::atomic<std::uint64_t> clock{1'000'000};
   std::atomic<bool> stop_firing{false};
-  Watchdog watchdog{std::chrono::seconds(10)};
+  microxen::test::Watchdog watchdog{std::chrono::seconds(10), "timer_smp_test"};
 
   void SetUp() override {
-    set_spin_relax(yield_relax);
+    set_spin_relax(microxen::test::yield_relax);
     for (std::size_t i = 0; i < kVcpus; ++i) {
       vcpus.push_back(std::make_unique<Vcpu>(d, static_cast<unsigned>(i % Domain::kMaxVcpus)));
       counts.index[vcpus.back().get()] = i;
@@ -295,10 +269,10 @@ TEST_F(PoppedTimerTest, SingleshotPoppedThenReArmedElsewhereFiresBothArmingsOnce
 }
 
 TEST_F(PoppedTimerTest, KillWaitsForACallbackInFlight) {
-  Watchdog watchdog{std::chrono::seconds(10)};
+  microxen::test::Watchdog watchdog{std::chrono::seconds(10), "timer_smp_test"};
   ASSERT_EQ(timer_set_timer_op(v, static_cast<std::int64_t>(11 * kP), 10 * kP), 0);
   const TimerQueue::Due due = pop(a, 11 * kP);
-  set_spin_relax(yield_relax);
+  set_spin_relax(microxen::test::yield_relax);
   std::atomic<bool> killed{false};
   std::thread teardown([&] {
     timers_kill(v);
