@@ -422,9 +422,18 @@ void EventChannelOps::send_global_virq(Domain& d, std::uint32_t virq) {
 // sees the other's write: either the sender finds the vCPU blocked and wakes it, or the
 // vCPU finds the event and wakes itself. Both may: wake_from_blocked lets exactly one of
 // them change blocked -> runnable (and notify the scheduler).
+// runnable -> blocked, unless a sibling's VCPUOP_down took the vCPU offline meanwhile (a plain
+// store would bring it back at the next event: Xen keeps "down" and "blocked" apart).
+namespace {
+bool block_if_runnable(Vcpu& v) {
+  VcpuState runnable = VcpuState::runnable;
+  return v.state.compare_exchange_strong(runnable, VcpuState::blocked);
+}
+}  // namespace
+
 void EventChannelOps::block(Vcpu& v) {
   if (pv::vcpu_info* info = v.info()) __atomic_store_n(&info->evtchn_upcall_mask, std::uint8_t{0}, __ATOMIC_SEQ_CST);
-  v.state.store(VcpuState::blocked);
+  if (!block_if_runnable(v)) return;
   std::atomic_thread_fence(std::memory_order_seq_cst);
   if (events_need_delivery(v)) (void)v.wake_from_blocked();
 }
@@ -439,7 +448,7 @@ void EventChannelOps::block(Vcpu& v) {
 long EventChannelOps::poll(Vcpu& v, const std::uint32_t* ports, unsigned nr_ports) {
   EventChannels& ec = *v.domain().events;
   const unsigned id = v.id();
-  v.state.store(VcpuState::blocked);
+  if (!block_if_runnable(v)) return 0;
   ec.poll_port[id] = -1;
   ec.poll_mask.fetch_or(1u << id);
   std::atomic_thread_fence(std::memory_order_seq_cst);

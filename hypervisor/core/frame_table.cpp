@@ -67,6 +67,14 @@ Result<Mfn> FrameTable::alloc_domain_frames(DomainMemory& d, unsigned order, Mfn
   Result<Mfn> block = below == 0 ? allocator_->alloc(order) : allocator_->alloc_below(order, below);
   if (!block) return block.status();
   HV_ASSERT(*block + n <= pages_.size());
+  // A frame is freed when its last mapping goes, and the guest that dropped it need not have
+  // flushed: a pCPU running any guest may still cache a translation to it. Before a freed
+  // frame gets a new owner, every such pCPU flushes (Xen does the same with its tlbflush
+  // clock; one flush per reuse batch, not one per free).
+  if (freed_since_flush_ && hooks_ != nullptr) {
+    hooks_->flush_before_type_change(kFlushAnyDomain);
+    freed_since_flush_ = false;
+  }
   allocator_->split_to_frames(*block, order);  // freed one frame at a time later
   for (Mfn m = *block; m < *block + n; ++m) {
     HV_ASSERT(pages_[m].count_info == 0 && pages_[m].type_count() == 0);
@@ -131,6 +139,7 @@ void FrameTable::free_frame(Mfn mfn) {
   }
   p = PageInfo{0, 0, kNoOwner, 0, 0};
   if (xen_heap) return;
+  freed_since_flush_ = true;
   if (m2p_ != nullptr) m2p_->set(mfn, kInvalidM2P);
   allocator_->free(mfn, 0);
 }

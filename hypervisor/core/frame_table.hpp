@@ -157,6 +157,7 @@ class FrameTable {
   std::span<PageInfo> pages_;
   FrameAllocator* allocator_ = nullptr;
   PageTypeHooks* hooks_ = nullptr;
+  bool freed_since_flush_ = false;  // a frame was freed; flush every guest pCPU before reuse
   M2PTable* m2p_ = nullptr;
   StaticVector<DomainMemory*, kMaxDomains> domains_;
 };

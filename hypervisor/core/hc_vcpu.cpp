@@ -28,7 +28,10 @@ long register_vcpu_info(HypercallContext& ctx, Vcpu& v, const pv::vcpu_register_
   if (req.offset > 4096 - sizeof(pv::vcpu_info) || req.offset % alignof(pv::vcpu_info) != 0)
     return -pv::XEN_ENXIO;
   if (v.placed_info != nullptr) return -pv::XEN_EINVAL;
-  if (&v != &ctx.vcpu && v.state != VcpuState::offline) return -pv::XEN_EINVAL;
+  // Another vCPU's only while it is down and switched out everywhere (Xen's VCPUOP_down
+  // waits for that; ours returns at once, so its CPU may still be delivering into the old
+  // vcpu_info).
+  if (&v != &ctx.vcpu && (v.state != VcpuState::offline || v.sched.context_live.load())) return -pv::XEN_EINVAL;
   if (ctx.mm == nullptr) return -pv::XEN_ENOSYS;
   FrameTable& frames = ctx.mm->context().frames;
   const Mfn mfn = req.mfn;  // PV: the guest frame number is the machine frame number

@@ -58,8 +58,10 @@ bool needs_memory_lock(std::uint64_t number, const HypercallArgs& args) {
     case pv::hypercall::update_descriptor:
     case pv::hypercall::vm_assist:
       return true;
-    case pv::hypercall::vcpu_op:  // the two that take frame references
-      return args.a1 == pv::VCPUOP_initialise || args.a1 == pv::VCPUOP_register_vcpu_info;
+    case pv::hypercall::vcpu_op: {  // the two that take frame references
+      const auto cmd = static_cast<unsigned>(args.a1);  // as do_vcpu_op reads it (Xen: int cmd)
+      return cmd == pv::VCPUOP_initialise || cmd == pv::VCPUOP_register_vcpu_info;
+    }
     default:
       return false;
   }

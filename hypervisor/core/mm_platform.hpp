@@ -32,6 +32,8 @@ struct VcpuSet {
 
 // flush_tlb's `va` for a flush of every non-global translation rather than one page's.
 inline constexpr std::uint64_t kFlushAllVas = ~std::uint64_t{0};
+// flush_tlb's domid for "whichever domain": every pCPU running any vCPU.
+inline constexpr pv::domid_t kFlushAnyDomain = pv::DOMID_ANY;
 
 class TlbFlusher {
  public:

@@ -73,11 +73,14 @@ bool every_domain_stopped() {
 }
 
 // Set by the one CPU that tears the machine down; every other CPU that finds all domains
-// stopped parks instead.
+// stopped parks instead, and the teardown begins only once all of them have (no timer or
+// idle loop may look at a domain being freed).
 constinit std::atomic<bool> teardown_started{false};
+constinit std::atomic<unsigned> parked_cpus{0};
 
 // A CPU with nothing left to do: it still answers TLB-flush requests until power-off.
 [[noreturn]] void park_cpu() {
+  parked_cpus.fetch_add(1);
   for (;;) {
     service_ipi_requests();
     asm volatile("sti; hlt; cli" ::: "memory");
@@ -89,14 +92,10 @@ constinit std::atomic<bool> teardown_started{false};
 [[noreturn]] void all_domains_stopped() {
   if (teardown_started.exchange(true)) park_cpu();
   for (unsigned cpu = 0; cpu < HV_MAX_CPUS; ++cpu)
-    if (cpu != this_cpu() && cpu_online(cpu) && current_of(cpu) != nullptr) poke_cpu(cpu, true);
+    if (cpu != this_cpu() && cpu_online(cpu)) poke_cpu(cpu, true);  // (a halted one wakes too)
   const std::uint64_t give_up = system_time_ns() + 5'000'000'000;
-  for (;;) {
-    bool busy = false;
-    for (unsigned cpu = 0; cpu < HV_MAX_CPUS; ++cpu)
-      busy |= cpu != this_cpu() && cpu_online(cpu) && current_of(cpu) != nullptr;
-    if (!busy) break;
-    if (system_time_ns() > give_up) HV_PANIC("a CPU still runs a vCPU of a stopped domain after 5 s");
+  while (parked_cpus.load() + 1 < cpu_online_count()) {
+    if (system_time_ns() > give_up) HV_PANIC("another CPU has not parked 5 s after every domain stopped");
     spin_relax();  // (serves their flush requests while they switch out)
   }
   const DomainRegistry& domains = state().domains;
@@ -164,7 +163,7 @@ void publish_guest_copies(Vcpu& vcpu) {
   if (!vcpu.mm.kernel_mode) asm volatile("mov %0, %%cr3" ::"r"(vcpu.mm.guest_table << 12) : "memory");
   CurrentGuestMemory memory;
   update_runstate_area(vcpu.runstate, memory,
-                       (vcpu.domain().memory.vm_assist >> pv::VMASST_TYPE_runstate_update_flag) & 1);
+                       (__atomic_load_n(&vcpu.domain().memory.vm_assist, __ATOMIC_RELAXED) >> pv::VMASST_TYPE_runstate_update_flag) & 1);
   if (vcpu.time_area != 0 && vcpu.info() != nullptr) (void)memory.write(vcpu.time_area, vcpu.info()->time);
   if (!vcpu.mm.kernel_mode) load_guest_root(vcpu);
 }

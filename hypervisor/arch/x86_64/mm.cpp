@@ -34,11 +34,16 @@ class DirectMapFrames final : public MachineMemory {
 
 // The pCPUs whose current vCPU belongs to `domid` (and, with `only`, is one of those vCPUs),
 // plus this one (whose own flush is cheap and covers a caller about to run that domain).
+// kFlushAnyDomain: every pCPU that runs a vCPU at all.
 std::uint64_t cpus_running(pv::domid_t domid, const VcpuSet* only) {
+  // The entry writes before must be visible before `current` is read: a CPU that switches a
+  // vCPU in after this read walks the new entries (set_current is sequentially consistent).
+  std::atomic_thread_fence(std::memory_order_seq_cst);
   std::uint64_t mask = std::uint64_t{1} << this_cpu();
   for (unsigned cpu = 0; cpu < HV_MAX_CPUS; ++cpu) {
     const Vcpu* v = cpu_online(cpu) ? current_of(cpu) : nullptr;
-    if (v != nullptr && v->domain().id() == domid && (only == nullptr || only->test(v->id())))
+    if (v != nullptr && (domid == kFlushAnyDomain || v->domain().id() == domid) &&
+        (only == nullptr || only->test(v->id())))
       mask |= std::uint64_t{1} << cpu;
   }
   return mask;

@@ -6,6 +6,7 @@
 #include <pv/errno.hpp>
 #include <pv/hypercall.hpp>
 #include <pv/sched.hpp>
+#include <pv/vcpu.hpp>
 #include <pv/version.hpp>
 #include <string>
 #include <vector>
@@ -38,6 +39,20 @@ TEST(Hypercall, UnknownNumbersAreENOSYS) {
     EXPECT_EQ(g.call(static_cast<unsigned>(nr > 1000 ? 5000 : nr)), -pv::XEN_ENOSYS) << nr;
   HypercallContext ctx = g.context();
   EXPECT_EQ(dispatch_hypercall(ctx, ~0ull, {}), -pv::XEN_ENOSYS);
+}
+
+// The memory hypercalls run under the memory lock; vcpu_op's command is 32 bits (Xen's int
+// cmd), so upper bits a guest sets must not take it past the lock.
+TEST(Hypercall, MemoryHypercallsTakeTheMemoryLock) {
+  const HypercallArgs none{0, 0, 0, 0, 0};
+  EXPECT_TRUE(needs_memory_lock(pv::hypercall::mmu_update, none));
+  EXPECT_TRUE(needs_memory_lock(pv::hypercall::memory_op, none));
+  EXPECT_FALSE(needs_memory_lock(pv::hypercall::multicall, none));  // each entry decides
+  EXPECT_FALSE(needs_memory_lock(pv::hypercall::xen_version, none));
+  EXPECT_TRUE(needs_memory_lock(pv::hypercall::vcpu_op, HypercallArgs{pv::VCPUOP_initialise, 0, 0, 0, 0}));
+  EXPECT_TRUE(needs_memory_lock(pv::hypercall::vcpu_op, HypercallArgs{(1ull << 32) | pv::VCPUOP_initialise, 0, 0, 0, 0}));
+  EXPECT_TRUE(needs_memory_lock(pv::hypercall::vcpu_op, HypercallArgs{(7ull << 40) | pv::VCPUOP_register_vcpu_info, 0, 0, 0, 0}));
+  EXPECT_FALSE(needs_memory_lock(pv::hypercall::vcpu_op, HypercallArgs{pv::VCPUOP_set_singleshot_timer, 0, 0, 0, 0}));
 }
 
 TEST(XenVersion, ReportsXen417AndStrings) {

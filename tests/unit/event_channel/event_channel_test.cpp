@@ -263,6 +263,24 @@ TEST_F(EventChannelTest, BlockWaitsForAnEventAndEnablesDelivery) {
   EXPECT_EQ(dom1.vcpu[0]->state, VcpuState::runnable);
 }
 
+// A sibling's VCPUOP_down may land while the vCPU is on its way into block or poll: it stays
+// down, and a later event does not bring it back.
+TEST_F(EventChannelTest, BlockAndPollLeaveADownedVcpuDown) {
+  Vcpu& v = *dom1.vcpu[0];
+  v.state = VcpuState::offline;
+  ops.block(v);
+  EXPECT_EQ(v.state, VcpuState::offline);
+  const std::uint32_t ports[1] = {1};
+  EXPECT_EQ(ops.poll(v, ports, 1), 0);
+  EXPECT_EQ(v.state, VcpuState::offline);
+  EXPECT_EQ(dom1.events->poll_mask.load(), 0u);
+  std::uint32_t p1 = 0, p0 = 0;
+  ASSERT_EQ(alloc_unbound(dom1, pv::DOMID_SELF, 0, &p1), 0);
+  ASSERT_EQ(bind_interdomain(dom0, 1, p1, &p0), 0);
+  ASSERT_EQ(ops.send(dom0.domain, p0), 0);
+  EXPECT_EQ(v.state, VcpuState::offline);
+}
+
 TEST_F(EventChannelTest, PollWakesOnItsMaskedPortOnly) {
   pv::evtchn_bind_ipi a{0, 0}, b{0, 0};
   ASSERT_EQ(ops.bind_ipi(*dom1.vcpu[0], a), 0);

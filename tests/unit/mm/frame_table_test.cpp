@@ -44,6 +44,24 @@ TEST(FrameTable, NonRamIsIo) {
   EXPECT_EQ(pages[0x150].owner, hv::FrameTable::kNoOwner);
 }
 
+// A freed frame may still be cached in some pCPU's TLB (its last mapping went without a
+// flush): before it is handed out again, every pCPU running a guest flushes, once per batch.
+TEST(FrameTable, FreedFramesAreReusedOnlyAfterAFlush) {
+  FakeMachine m;
+  hv::Result<Mfn> a = m.frames.alloc_domain_frames(m.d2, 0);
+  ASSERT_TRUE(a.ok());
+  const auto before = m.flush_domain_count;
+  ASSERT_TRUE(m.frames.alloc_domain_frames(m.d2, 0).ok());
+  EXPECT_EQ(m.flush_domain_count, before) << "nothing was freed: no flush";
+  ASSERT_TRUE(m.frames.drop_allocation(*a));  // the last reference: freed
+  EXPECT_EQ(m.flush_domain_count, before) << "the flush waits for the frame's reuse";
+  ASSERT_TRUE(m.frames.alloc_domain_frames(m.d2, 0).ok());
+  EXPECT_EQ(m.flush_domain_count, before + 1);
+  ASSERT_TRUE(m.frames.alloc_domain_frames(m.d2, 0).ok());
+  EXPECT_EQ(m.flush_domain_count, before + 1) << "one flush covers everything freed before it";
+  EXPECT_EQ(mmtest::check_consistency(m), "");
+}
+
 TEST(FrameTable, DomainAllocationIsAccountedAndLimited) {
   FakeMachine m;
   m.d2.max_pages = 3;

@@ -155,6 +155,7 @@ struct Stress {
 
   // A waker (event channels, timers) that also does the odd domctl and VCPUOP: wakes blocked
   // vCPUs, changes affinities and weights, takes vCPUs down and brings them up again.
+  std::mutex vcpuop_lock;  // stands in for the domain locks (one for all domains here)
   void helper_thread(unsigned seed) {
     std::mt19937 rng(seed);
     while (!stop.load()) {
@@ -167,10 +168,13 @@ struct Stress {
         ++affinity_changes;
       } else if (r == 8) {
         EXPECT_EQ(sched.set_params(v.domain(), static_cast<std::uint16_t>(64 + rng() % 512), 0xffff), 0);
-      } else if (r == 9 && v.state.compare_exchange_strong(runnable, VcpuState::offline)) {
-        sched.vcpu_remove(v);  // VCPUOP_down
-      } else if (r == 10 && v.state.compare_exchange_strong(offline, VcpuState::runnable)) {
-        sched.vcpu_insert(v, clock.load());  // VCPUOP_up
+      } else if (r == 9 || r == 10) {
+        // VCPUOP_down and _up run under the domain lock in the hypervisor, so one vCPU's state
+        // change and its scheduler call are never split by another's (without it an up could
+        // land between a down's state change and its remove, and the vCPU be lost).
+        std::lock_guard<std::mutex> domain_lock(vcpuop_lock);
+        if (r == 9 && v.state.compare_exchange_strong(runnable, VcpuState::offline)) sched.vcpu_remove(v);
+        if (r == 10 && v.state.compare_exchange_strong(offline, VcpuState::runnable)) sched.vcpu_insert(v, clock.load());
       } else if (v.wake_from_blocked()) {
         sched.vcpu_wake(v, clock.load());
         ++wakes;
