@@ -116,6 +116,15 @@ void Scheduler::vcpu_insert(Vcpu& v, std::uint64_t now) {
   s.inserted = true;
   s.yielding = false;
   s.pri = s.credit < 0 ? SchedPri::over : SchedPri::under;  // a down/up keeps its debt
+  // ... and earns at once, to pay it off. In Xen a vCPU stops earning only once it has more
+  // credit than it uses (never in debt; a VCPUOP_down there does not remove it), and only
+  // earning lifts an OVER vCPU: one left idle in debt would otherwise wait for a run to
+  // start earning (charge), which it never gets while UNDER work is queued — starved for
+  // good. Earning also lets the next accounting park it again if its domain is over its cap.
+  if (s.credit < 0 && !s.active) {
+    LockGuard acct(acct_lock_);
+    acct_start(v);
+  }
   s.start_time = now;
   if (held.other != held.cpu && !is_running(v)) move(v, held.other);
   // Still running after a remove: its pCPU's next do_schedule requeues it.

@@ -227,6 +227,11 @@ TEST(SchedulerSmp, StressNoDoubleRunNoLostVcpuNoDeadlock) {
       EXPECT_EQ(running + queued, 1u) << "d" << v->domain().id() << "v" << v->id();
     }
     EXPECT_EQ(v->sched.context_live.load(), running == 1);
+    // Only earning lifts an OVER vCPU: one that is not earning must not be in debt, or it may
+    // never run again beside vCPUs with credit (a VCPUOP_up in debt once left it so).
+    if (v->sched.inserted && !v->sched.active) {
+      EXPECT_GE(v->sched.credit, 0) << "d" << v->domain().id() << "v" << v->id();
+    }
   }
 
   // Draining: wake the blocked and bring up the offline, then every pCPU schedules a slice at

@@ -200,6 +200,26 @@ TEST(Scheduler, RemovedVcpusAreNeverPickedAgain) {
   EXPECT_GT(m.ran_ns[&running] - before, 100 * kMs);
 }
 
+// VCPUOP_down (vcpu_remove) stops a vCPU earning credit, and its _up keeps its debt (OVER).
+// Unless the up makes it earn again, it stays OVER for good and never runs beside a vCPU that
+// always has credit (here the other domain's, alone on the books and paid what it uses).
+TEST(Scheduler, VcpuBroughtUpInDebtEarnsAndRuns) {
+  Machine m(1);
+  Vcpu& hog = *m.add_domain(256, 1).vcpu(0);
+  Vcpu& v = *m.add_domain(256, 1).vcpu(0);
+  // They take turns a period at a time, each paid half: just after v's turn it is in debt.
+  for (int i = 0; i < 200 && !(m.cpus[0].current == &hog && v.sched.credit < 0 && hog.sched.credit >= 0); ++i)
+    m.run_until(m.now + kMs);
+  ASSERT_EQ(m.cpus[0].current, &hog);
+  ASSERT_LT(v.sched.credit, 0);
+  m.sched.vcpu_remove(v);
+  m.sched.vcpu_insert(v, m.now);
+  EXPECT_EQ(v.sched.pri, SchedPri::over);  // the debt is kept ...
+  const std::uint64_t before = m.ran_ns[&v];
+  m.run_until(m.now + kSec);
+  EXPECT_GT(m.ran_ns[&v] - before, 400 * kMs);  // ... and paid off: it gets its half again
+}
+
 TEST(Scheduler, OfflineAndShutDownVcpusDoNotRun) {
   Machine m(1);
   Domain& d = m.add_domain(256, 1);
