@@ -63,11 +63,6 @@ Runs run(const Images& images, const fs::path& out_dir, const char* name, bool w
   return Runs{parse(dom0_log), parse(d1_log)};
 }
 
-double per_op(const Run& r, const std::string& name) {
-  auto it = r.figures.find(name);
-  return it == r.figures.end() ? 0 : it->second.per_op();
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -101,7 +96,7 @@ int main(int argc, char** argv) {
     std::cout << std::left << std::setw(16) << "figure" << std::right << std::setw(14) << "alone" << std::setw(16)
               << "parallel_dom0" << std::setw(14) << "parallel_d1" << std::setw(22) << "parallel_over_alone" << "\n";
     for (const auto& [name, fig] : alone.dom0.figures) {
-      const double a = fig.per_op(), p0 = per_op(both.dom0, name), p1 = per_op(both.d1, name);
+      const double a = fig.per_op(), p0 = both.dom0.per_op(name), p1 = both.d1.per_op(name);
       const double ratio = a > 0 && p0 > 0 && p1 > 0 ? (p0 + p1) / 2 / a : 0;
       std::cout << std::left << std::setw(16) << name << std::right << std::fixed << std::setprecision(1) << std::setw(14)
                 << a << std::setw(16) << p0 << std::setw(14) << p1 << std::setprecision(2) << std::setw(22) << ratio << "\n";

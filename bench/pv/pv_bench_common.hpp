@@ -27,6 +27,11 @@ struct ClockScale {
 struct Run {
   std::map<std::string, Figure> figures;
   ClockScale clock;
+  // Cycles per operation of a figure, 0 when the run has none by that name.
+  double per_op(const std::string& name) const {
+    auto it = figures.find(name);
+    return it == figures.end() ? 0 : it->second.per_op();
+  }
 };
 
 inline Run parse(const std::string& log) {

@@ -59,12 +59,6 @@ Result run(const fs::path& hypervisor, const fs::path& guest, const fs::path& ou
   return r;
 }
 
-// Per-operation cycles of a figure; yield_pair counts two switches per dom0 yield on one pCPU.
-double per_op(const Run& run, const std::string& name) {
-  auto it = run.figures.find(name);
-  return it == run.figures.end() ? 0 : it->second.per_op();
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -88,7 +82,7 @@ int main(int argc, char** argv) {
     for (const Placement& p : {Placement{"same_pcpu", 0}, Placement{"different_pcpus", 1}}) {
       const Result r = run(SCHED_BENCH_HYPERVISOR, SCHED_BENCH_GUEST, out_dir, p, rounds);
       for (const char* name : {"evtchn_rtt", "yield_pair", "timer_upcall"}) {
-        const double cycles = per_op(r.run, name), ns = r.run.clock.ns(cycles);
+        const double cycles = r.run.per_op(name), ns = r.run.clock.ns(cycles);
         const double ratio = r.ipi_ns > 0 ? ns / r.ipi_ns : 0;
         std::cout << std::left << std::setw(18) << p.name << std::setw(16) << name << std::right << std::fixed
                   << std::setprecision(1) << std::setw(18) << cycles << std::setw(14) << ns << std::setw(16) << r.ipi_ns
